@@ -1,0 +1,109 @@
+"""Passwords (argon2id) and access tokens (JWT, HS256 pinned, issuer/audience/expiry checked).
+
+A token carries ``sid``, the id of the login it came from: refreshing keeps the same ``sid``
+(and the original ``auth_time``), so an exam attempt bound to a login survives refreshes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from apkd.config import Settings
+from apkd.db import utcnow
+
+ALGORITHM = "HS256"
+ISSUER = "apkd"
+AUDIENCE = "apkd-api"
+
+# argon2id with the RFC 9106 "second recommended" (low-memory) parameters.
+_hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
+_DUMMY_HASH = _hasher.hash("apkd-dummy-password-for-timing")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-time check; an unknown user still costs one argon2 verification."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    sid: str
+    auth_time: int
+
+
+class TokenError(Exception):
+    pass
+
+
+def _signing_key(settings: Settings) -> bytes:
+    # A key of its own, derived from the secret: the raw secret signs nothing directly.
+    return hmac.new(settings.secret_key.encode(), b"apkd access token v1", hashlib.sha256).digest()
+
+
+def issue_token(
+    settings: Settings,
+    *,
+    user_id: int,
+    username: str,
+    role: str,
+    sid: str | None = None,
+    auth_time: int | None = None,
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    now = now or utcnow()
+    ttl = settings.access_token_minutes * 60
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(user_id),
+        "name": username,
+        "role": role,
+        "sid": sid or secrets.token_urlsafe(16),
+        "auth_time": auth_time if auth_time is not None else int(now.timestamp()),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl)).timestamp()),
+    }
+    return jwt.encode(claims, _signing_key(settings), algorithm=ALGORITHM), ttl
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            _signing_key(settings),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "sid", "role"]},
+        )
+        return Principal(
+            user_id=int(claims["sub"]),
+            username=str(claims.get("name", "")),
+            role=str(claims["role"]),
+            sid=str(claims["sid"]),
+            auth_time=int(claims.get("auth_time", claims["iat"])),
+        )
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise TokenError(str(exc)) from exc

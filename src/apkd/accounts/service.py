@@ -1,0 +1,137 @@
+"""Users and logins: the rules, given a session."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd import audit
+from apkd.accounts.models import ROLES, LoginThrottle, User
+from apkd.accounts.nip import NipError, validate_nip
+from apkd.accounts.schemas import UserCreate
+from apkd.accounts.security import hash_password, needs_rehash, verify_password
+from apkd.db import utcnow
+from apkd.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+LOGIN_WINDOW = timedelta(minutes=1)
+LOGIN_MAX_FAILURES = 5
+
+
+def validate_new_user(data: UserCreate) -> UserCreate:
+    """Check a new user's fields; raise Unprocessable with a message that says what to fix."""
+    username = data.username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise Unprocessable(
+            "Nama pengguna harus 3-64 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung.",
+            code="invalid_username",
+        )
+    if data.role not in ROLES:
+        raise Unprocessable(f"Peran harus salah satu dari: {', '.join(ROLES)}.", code="invalid_role")
+    if not (MIN_PASSWORD <= len(data.password) <= MAX_PASSWORD):
+        raise Unprocessable(f"Kata sandi minimal {MIN_PASSWORD} karakter.", code="weak_password")
+    if not data.full_name.strip():
+        raise Unprocessable("Nama lengkap wajib diisi.", code="invalid_full_name")
+    nip = None
+    if data.nip is not None and data.nip.strip():
+        try:
+            nip = validate_nip(data.nip).nip
+        except NipError as exc:
+            raise Unprocessable(exc.message, code="invalid_nip", extra={"nip_part": exc.part}) from exc
+    region = (data.region_code or "").strip() or None
+    if region is not None and not re.fullmatch(r"[0-9]{4}", region):
+        raise Unprocessable(
+            "Kode wilayah harus 4 digit angka (kode kabupaten/kota).", code="invalid_region_code"
+        )
+    return UserCreate(
+        username=username,
+        password=data.password,
+        role=data.role,
+        full_name=data.full_name.strip(),
+        nip=nip,
+        instansi=(data.instansi or "").strip() or None,
+        jabatan=(data.jabatan or "").strip() or None,
+        region_code=region,
+    )
+
+
+async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | None) -> User:
+    clean = validate_new_user(data)
+    taken = (await session.exec(select(User).where(User.username == clean.username))).first()
+    if taken is not None:
+        raise Conflict(f"Nama pengguna '{clean.username}' sudah dipakai.", code="username_taken")
+    if clean.nip is not None:
+        nip_taken = (await session.exec(select(User).where(User.nip == clean.nip))).first()
+        if nip_taken is not None:
+            raise Conflict("NIP ini sudah terdaftar pada pengguna lain.", code="nip_taken")
+    user = User(
+        username=clean.username,
+        password_hash=hash_password(clean.password),
+        role=clean.role,
+        full_name=clean.full_name,
+        nip=clean.nip,
+        instansi=clean.instansi,
+        jabatan=clean.jabatan,
+        region_code=clean.region_code,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict("Nama pengguna atau NIP sudah dipakai.", code="username_taken") from exc
+    await audit.record(
+        session,
+        "user.created",
+        "user",
+        user.id or 0,
+        actor=actor,
+        details={"username": user.username, "role": user.role},
+    )
+    await session.commit()
+    return user
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User:
+    """Check a login; slow down repeated failures for one username (shared by all workers)."""
+    username = username.strip().lower()[:64]
+    now = utcnow()
+    throttle = await session.get(LoginThrottle, username)
+    if (
+        throttle is not None
+        and now - throttle.window_start < LOGIN_WINDOW
+        and throttle.failures >= LOGIN_MAX_FAILURES
+    ):
+        retry = int((throttle.window_start + LOGIN_WINDOW - now).total_seconds()) + 1
+        await session.rollback()
+        raise TooManyRequests(
+            f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {retry} detik.",
+            code="too_many_login_attempts",
+            headers={"Retry-After": str(retry)},
+        )
+    user = (await session.exec(select(User).where(User.username == username))).first()
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        if throttle is None:
+            session.add(LoginThrottle(username=username, window_start=now, failures=1))
+        elif now - throttle.window_start >= LOGIN_WINDOW:
+            throttle.window_start, throttle.failures = now, 1
+        else:
+            throttle.failures += 1
+        try:
+            await session.commit()
+        except IntegrityError:  # another worker recorded a failure for this name first
+            await session.rollback()
+        raise Unauthorized("Nama pengguna atau kata sandi salah.", code="invalid_credentials")
+    if throttle is not None:
+        await session.delete(throttle)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    await session.commit()
+    return user

@@ -1,0 +1,103 @@
+"""create_app(): the Litestar application, assembled from the domains in one place.
+
+Every domain's ``controllers.ROUTES`` is mounted here, with the shared dependencies (``db``,
+``settings``, ``principal``), the problem-details error handlers, the request size limit and
+the OpenAPI document at ``/schema``. Domains may also expose ``controllers.LIFESPANS``:
+async context managers taking the app (background sweepers and the like).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from litestar import Litestar, MediaType, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd import __version__
+from apkd.accounts import controllers as accounts_controllers
+from apkd.accounts.guards import provide_principal
+from apkd.banks import controllers as banks_controllers
+from apkd.config import Settings, get_settings
+from apkd.credentials import controllers as credentials_controllers
+from apkd.db import create_engine, ping, session_factory
+from apkd.errors import EXCEPTION_HANDLERS
+from apkd.exams import controllers as exams_controllers
+from apkd.grading import controllers as grading_controllers
+from apkd.registry import controllers as registry_controllers
+from apkd.translog import controllers as translog_controllers
+from apkd.web import controllers as web_controllers
+
+DOMAINS = (
+    banks_controllers,
+    exams_controllers,
+    grading_controllers,
+    credentials_controllers,
+    translog_controllers,
+    registry_controllers,
+    web_controllers,
+)
+
+
+@get("/healthz", opt={"public": True}, tags=["ops"])
+async def healthz(state: State) -> Response[dict[str, str]]:
+    """200 when the database answers, 503 otherwise."""
+    if await ping(state.engine):
+        return Response({"status": "ok"}, media_type=MediaType.JSON)
+    return Response({"status": "database_unavailable"}, status_code=503, media_type=MediaType.JSON)
+
+
+async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.session_factory() as session:
+        yield session
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        own = engine is None
+        eng = engine or create_engine(settings.database_url)
+        app.state.engine = eng
+        app.state.session_factory = session_factory(eng)
+        try:
+            yield
+        finally:
+            if own:
+                await eng.dispose()
+
+    lifespans: list[Callable[[Litestar], Any]] = [database]
+    route_handlers: list[Any] = [
+        healthz,
+        accounts_controllers.AuthController,
+        accounts_controllers.UserController,
+    ]
+    for domain in DOMAINS:
+        route_handlers.extend(getattr(domain, "ROUTES", []))
+        lifespans.extend(getattr(domain, "LIFESPANS", []))
+
+    return Litestar(
+        route_handlers=route_handlers,
+        dependencies={
+            "db": Provide(provide_db),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespans,
+        state=State({"settings": settings}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="apkd",
+            version=__version__,
+            description="Sertifikasi Aparatur Pengelola Keuangan Daerah: ujian, hasil, kredensial, registri publik.",
+            path="/schema",
+        ),
+        debug=False,
+    )

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from apkd.db import UTCDateTime, utcnow
+
+
+class Scheme(SQLModel, table=True):
+    __tablename__ = "scheme"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True, index=True)
+    version: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    position: str = Field(max_length=200)
+    duration_minutes: int
+    validity_months: int
+    pass_score: float
+    content_hash: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SchemeUnit(SQLModel, table=True):
+    __tablename__ = "scheme_unit"
+    __table_args__ = (UniqueConstraint("scheme_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheme_id: int = Field(foreign_key="scheme.id", index=True)
+    code: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    items_per_form: int
+    min_score: float | None = None
+    ordinal: int = 0
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("scheme_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheme_id: int = Field(foreign_key="scheme.id", index=True)
+    external_id: str = Field(max_length=64)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ItemVersion(SQLModel, table=True):
+    """One immutable version of an item. Never updated once written: an edit is a new row."""
+
+    __tablename__ = "item_version"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    version: int
+    content_hash: str = Field(max_length=64)
+    unit_code: str = Field(max_length=32)
+    type: str = Field(max_length=16)
+    stem: str
+    options: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    answer: Any = Field(sa_column=Column(JSON, nullable=False))
+    tolerance: float = 0.0
+    points: int = 1
+    reference: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

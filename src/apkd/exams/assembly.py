@@ -1,0 +1,151 @@
+"""Form assembly: draw one exam form per attempt from a scheme's item bank.
+
+Pure module (no database). For every attempt the server stores a seed; the form is a
+function of that seed, the blueprint and the pool of item versions, so it can be rebuilt
+exactly at any later time (review, grading, appeal) without storing the form itself.
+
+The draw uses ``random.Random(seed)`` (Mersenne Twister). It is NOT meant for secrecy: the
+seed never leaves the server and a candidate gains nothing from predicting the order. Its
+job is reproducibility, which is why the exact sequence of calls below is part of the
+stored-attempt contract: changing it (or the canonical sorting) changes the form rebuilt
+from every seed already stored. Bump ``ASSEMBLY_VERSION`` and keep the old algorithm if
+that is ever needed.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ASSEMBLY_VERSION",
+    "CHOICE_TYPES",
+    "ITEM_TYPES",
+    "MAX_SEED",
+    "AssemblyError",
+    "FormItem",
+    "PoolItem",
+    "UnitBlueprint",
+    "assemble_form",
+    "new_seed",
+]
+
+ASSEMBLY_VERSION = 1
+MAX_SEED = 2**63 - 1  # fits a signed 64-bit column
+ITEM_TYPES = frozenset({"single", "multiple", "numeric"})
+CHOICE_TYPES = frozenset({"single", "multiple"})
+
+
+class AssemblyError(ValueError):
+    """The bank cannot yield a form for this blueprint (message in Indonesian)."""
+
+    def __init__(self, message: str, unit: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unit = unit
+
+
+@dataclass(frozen=True)
+class PoolItem:
+    """One item version available to the draw."""
+
+    ref: int  # item version id
+    unit: str
+    type: str  # single | multiple | numeric
+    option_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitBlueprint:
+    code: str
+    items_per_form: int
+
+
+@dataclass(frozen=True)
+class FormItem:
+    position: int  # 1-based
+    ref: int
+    unit: str
+    option_order: tuple[str, ...]  # () for numeric items
+
+
+def new_seed() -> int:
+    """A fresh seed for a new attempt: 63 random bits, 0 <= seed <= MAX_SEED."""
+    return secrets.randbits(63)
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        # random.Random(n) treats n and -n alike, so negative seeds are refused outright.
+        raise ValueError(f"seed must be an int in [0, 2**63 - 1], got {seed!r}")
+
+
+def assemble_form(
+    seed: int, blueprint: Sequence[UnitBlueprint], pool: Sequence[PoolItem]
+) -> tuple[FormItem, ...]:
+    """Draw the form for ``seed``.
+
+    Steps, all from one ``random.Random(seed)``:
+      1. for each unit (blueprint sorted by code), sample ``items_per_form`` items without
+         repeats from that unit's pool (sorted by ref);
+      2. shuffle the order of all drawn items;
+      3. for each item in final order, shuffle its option ids (sorted first) when it is a
+         ``single`` or ``multiple`` item.
+    The result depends only on the seed and the *contents* of blueprint and pool, never on
+    the order they arrive in nor on Python's hash seed. Pool items of units outside the
+    blueprint are ignored.
+    """
+    _check_seed(seed)
+
+    units = sorted(blueprint, key=lambda u: u.code)
+    seen_units: set[str] = set()
+    for u in units:
+        if u.code in seen_units:
+            raise AssemblyError(f"Unit {u.code} tercantum lebih dari sekali pada skema.", u.code)
+        seen_units.add(u.code)
+        if isinstance(u.items_per_form, bool) or not isinstance(u.items_per_form, int):
+            raise AssemblyError(f"Jumlah soal per paket unit {u.code} harus bilangan bulat.", u.code)
+        if u.items_per_form < 0:
+            raise AssemblyError(f"Jumlah soal per paket unit {u.code} tidak boleh negatif.", u.code)
+
+    by_unit: dict[str, list[PoolItem]] = {code: [] for code in seen_units}
+    seen_refs: set[int] = set()
+    for item in sorted(pool, key=lambda i: (i.unit, i.ref)):
+        if item.ref in seen_refs:
+            raise AssemblyError(f"Soal dengan versi {item.ref} muncul lebih dari sekali.", item.unit)
+        seen_refs.add(item.ref)
+        if item.unit not in by_unit:
+            continue
+        if item.type not in ITEM_TYPES:
+            raise AssemblyError(f"Jenis soal tidak dikenal pada versi {item.ref}: {item.type!r}.", item.unit)
+        if len(set(item.option_ids)) != len(item.option_ids):
+            raise AssemblyError(f"Pilihan jawaban ganda pada soal versi {item.ref}.", item.unit)
+        by_unit[item.unit].append(item)
+
+    rng = random.Random(seed)
+
+    drawn: list[PoolItem] = []
+    for u in units:
+        available = by_unit[u.code]
+        if len(available) < u.items_per_form:
+            raise AssemblyError(
+                f"Unit {u.code} hanya memiliki {len(available)} soal, "
+                f"kurang dari {u.items_per_form} soal yang diperlukan per paket.",
+                u.code,
+            )
+        drawn.extend(rng.sample(available, u.items_per_form))
+
+    rng.shuffle(drawn)
+
+    form: list[FormItem] = []
+    for position, item in enumerate(drawn, start=1):
+        if item.type in CHOICE_TYPES:
+            options = sorted(item.option_ids)
+            rng.shuffle(options)
+            option_order = tuple(options)
+        else:
+            option_order = ()
+        form.append(FormItem(position=position, ref=item.ref, unit=item.unit, option_order=option_order))
+    return tuple(form)

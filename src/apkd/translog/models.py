@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from apkd.db import UTCDateTime, utcnow
+
+
+class LogHead(SQLModel, table=True):
+    """One row: the tree size. Appenders lock it, so several workers never fork the tree."""
+
+    __tablename__ = "log_head"
+
+    id: int = Field(default=1, primary_key=True)
+    tree_size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class LogEntry(SQLModel, table=True):
+    __tablename__ = "log_entry"
+
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LogNode(SQLModel, table=True):
+    """Hash of a complete aligned subtree: leaves [idx * 2**level, (idx + 1) * 2**level)."""
+
+    __tablename__ = "log_node"
+
+    level: int = Field(primary_key=True)
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogCheckpoint(SQLModel, table=True):
+    __tablename__ = "log_checkpoint"
+
+    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root_hash: str = Field(max_length=64)
+    timestamp_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    signature: str = Field(max_length=128)
+    key_id: str = Field(max_length=64)

@@ -1,0 +1,179 @@
+"""Test fixtures: the schema is built by Alembic (never create_all), on SQLite by default and
+on PostgreSQL when APKD_TEST_DATABASE=postgres (with APKD_TEST_POSTGRES_URL pointing at a
+server; a database of its own is created and dropped). Tables are emptied before each test
+that uses the database. On PostgreSQL only the tests that touch the database run: the pure
+ones already ran on the SQLite pass of the same `make test`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd.config import Settings, load_settings
+from apkd.db import create_engine, metadata, session_factory
+
+DB_FIXTURES = {"engine", "db", "client", "app", "db_url", "make_user", "login"}
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def backend() -> str:
+    return os.environ.get("APKD_TEST_DATABASE", "sqlite")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backend() != "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        (keep if names & DB_FIXTURES or item.get_closest_marker("postgres") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _pg_admin_url() -> str:
+    url = os.environ.get("APKD_TEST_POSTGRES_URL")
+    if not url:
+        pytest.exit("APKD_TEST_DATABASE=postgres needs APKD_TEST_POSTGRES_URL", returncode=2)
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+    return url
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from apkd.migrate import upgrade
+
+    if backend() == "postgres":
+        admin = _pg_admin_url()
+        name = f"apkd_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+        async def admin_exec(sql: str) -> None:
+            eng = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+            async with eng.connect() as conn:
+                await conn.execute(text(sql))
+            await eng.dispose()
+
+        asyncio.run(admin_exec(f'CREATE DATABASE "{name}"'))
+        base = admin.rsplit("/", 1)[0]
+        url = f"{base}/{name}"
+        upgrade(url)
+        yield url
+        asyncio.run(admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("db") / "apkd.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str, var_dir: Path) -> Settings:
+    return load_settings(
+        {
+            "APKD_ENV": "test",
+            "APKD_DATABASE_URL": db_url,
+            "APKD_SECRET_KEY": TEST_SECRET,
+            "APKD_VAR_DIR": str(var_dir),
+            "APKD_BASE_URL": "https://apkd.test",
+            "APKD_PUBLIC_RATE_LIMIT": "0",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(db_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+async def _truncate(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(metadata().sorted_tables)]
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
+        else:
+            for t in tables:
+                await conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+async def clean(engine: AsyncEngine) -> AsyncEngine:
+    await _truncate(engine)
+    return engine
+
+
+@pytest.fixture
+async def db(clean: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with session_factory(clean)() as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings, clean: AsyncEngine) -> Any:
+    from apkd.app import create_app
+
+    return create_app(settings, engine=clean)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[Any]:
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app) as c:
+        yield c
+
+
+@pytest.fixture
+def make_user(clean: AsyncEngine) -> Any:
+    """Create a user directly through the service; returns the User."""
+    from apkd.accounts.schemas import UserCreate
+    from apkd.accounts.service import create_user
+
+    counter = iter(range(1, 10_000))
+
+    async def factory(
+        role: str = "candidate", username: str | None = None, password: str = "rahasia-123", **fields: Any
+    ) -> Any:
+        n = next(counter)
+        username = username or f"{role}{n}-{uuid.uuid4().hex[:6]}"
+        if role == "candidate" and "nip" not in fields:
+            fields["nip"] = f"19850312201003{1 + n % 2}{n % 1000:03d}" if n % 1000 else None
+        fields.setdefault("full_name", f"Pengguna {username}")
+        async with session_factory(clean)() as s:
+            return await create_user(
+                s, UserCreate(username=username, password=password, role=role, **fields), actor="test"
+            )
+
+    return factory
+
+
+@pytest.fixture
+def login(client: Any) -> Any:
+    """Log in through the API; returns the Authorization headers."""
+
+    async def do(username: str, password: str = "rahasia-123") -> dict[str, str]:
+        r = await client.post("/api/v1/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return do
