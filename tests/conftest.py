@@ -130,9 +130,11 @@ async def db(clean: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 def app(settings: Settings, clean: AsyncEngine) -> Any:
+    """The app makes its own engine: the test client serves it from another event loop,
+    and database connections belong to the loop that opened them."""
     from apkd.app import create_app
 
-    return create_app(settings, engine=clean)
+    return create_app(settings)
 
 
 @pytest.fixture

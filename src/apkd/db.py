@@ -10,6 +10,7 @@ advisory locks (:func:`serialize`) or row locks, never in process memory.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -140,5 +141,6 @@ async def ping(engine: AsyncEngine) -> bool:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
-    except Exception:
+    except Exception as exc:
+        logging.getLogger("apkd").warning("database ping failed: %s", type(exc).__name__)
         return False
