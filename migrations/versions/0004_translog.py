@@ -32,9 +32,11 @@ def upgrade() -> None:
         "log_entry",
         sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
+        sa.Column("number", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_log_entry")),
     )
+    op.create_index(op.f("ix_log_entry_number"), "log_entry", ["number"], unique=False)
 
     op.create_table(
         "log_node",
@@ -58,5 +60,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("log_checkpoint")
     op.drop_table("log_node")
+    op.drop_index(op.f("ix_log_entry_number"), table_name="log_entry")
     op.drop_table("log_entry")
     op.drop_table("log_head")

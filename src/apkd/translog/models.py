@@ -18,10 +18,18 @@ class LogHead(SQLModel, table=True):
 
 
 class LogEntry(SQLModel, table=True):
+    """One leaf: ``entry`` holds the exact leaf bytes (canonical JSON of the event).
+
+    ``number`` repeats the event's credential number (if any) so that lookups by number are an
+    index scan; it is a convenience copy, never trusted by auditors (they check inclusion proofs
+    of the leaf bytes themselves).
+    """
+
     __tablename__ = "log_entry"
 
     idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    number: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -36,6 +44,8 @@ class LogNode(SQLModel, table=True):
 
 
 class LogCheckpoint(SQLModel, table=True):
+    """A signed checkpoint, one per tree size: re-served unchanged while the size is unchanged."""
+
     __tablename__ = "log_checkpoint"
 
     tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
