@@ -17,6 +17,7 @@ from apkd.accounts.schemas import UserCreate
 from apkd.accounts.service import create_user
 from apkd.banks.models import Scheme
 from apkd.db import utcnow
+from apkd.errors import Conflict
 from apkd.exams.models import ExamSession, Registration, SessionProctor
 
 SITE_TZ = "Asia/Makassar"
@@ -111,11 +112,16 @@ async def _ensure_scheme(session: AsyncSession, code: str) -> Scheme:
 
 async def seed_demo(session: AsyncSession) -> list[str]:
     users: dict[str, User] = {}
+    notes: list[str] = []
     for spec in DEMO_USERS:
         found = (await session.exec(select(User).where(User.username == spec["username"]))).first()
         if found is None:
             data = UserCreate(region_code=REGION if spec["role"] == "candidate" else None, **spec)
-            found = await create_user(session, data, actor="demo")
+            try:
+                found = await create_user(session, data, actor="demo")
+            except Conflict as exc:  # e.g. the NIP already belongs to a real account
+                notes.append(f"  (akun demo {spec['username']} dilewati: {exc.detail})")
+                continue
         users[spec["username"]] = found
     scheme = await _ensure_scheme(session, "BPG")
     tz = ZoneInfo(SITE_TZ)
@@ -139,7 +145,8 @@ async def seed_demo(session: AsyncSession) -> list[str]:
         session.add(SessionProctor(session_id=exam.id or 0, user_id=users["pengawas"].id or 0))
         for spec in DEMO_USERS:
             if spec["role"] == "candidate":
-                session.add(Registration(session_id=exam.id or 0, user_id=users[spec["username"]].id or 0))
+                if spec["username"] in users:
+                    session.add(Registration(session_id=exam.id or 0, user_id=users[spec["username"]].id or 0))
         await session.commit()
     lines = [
         "Data demo siap.",
@@ -147,5 +154,7 @@ async def seed_demo(session: AsyncSession) -> list[str]:
         "Akun masuk (nama pengguna / kata sandi):",
     ]
     for spec in DEMO_USERS:
+        if spec["username"] not in users:
+            continue
         lines.append(f"  {spec['role']:<9} {spec['username']:<10} {spec['password']}")
-    return lines
+    return lines + notes
