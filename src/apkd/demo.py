@@ -146,7 +146,9 @@ async def seed_demo(session: AsyncSession) -> list[str]:
         for spec in DEMO_USERS:
             if spec["role"] == "candidate":
                 if spec["username"] in users:
-                    session.add(Registration(session_id=exam.id or 0, user_id=users[spec["username"]].id or 0))
+                    session.add(
+                        Registration(session_id=exam.id or 0, user_id=users[spec["username"]].id or 0)
+                    )
         await session.commit()
     lines = [
         "Data demo siap.",

@@ -1,7 +1,314 @@
-"""HTTP handlers of this domain. ``ROUTES`` is what app.py mounts."""
+"""HTTP handlers of the credentials domain (thin: the rules are in the service).
+
+``ROUTES`` is what app.py mounts; ``LIFESPANS`` hands the app's settings to the service, so
+that issuing on publish (called by grading) signs with this app's keys and base URL.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-ROUTES: list[Any] = []
+import anyio
+from litestar import Controller, Litestar, Request, Response, get, post
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd.accounts.guards import admin_only, any_login, requires
+from apkd.accounts.security import Principal
+from apkd.config import Settings
+from apkd.credentials import qr, service
+from apkd.credentials.models import Credential
+from apkd.credentials.schemas import (
+    CredentialDetail,
+    CredentialSummary,
+    HolderPublic,
+    ReasonRequest,
+    SchemeRef,
+    StatusChanged,
+)
+from apkd.errors import Forbidden, NotFound
+
+VC_JWT_MEDIA_TYPE = "application/vc+jwt"
+PRIVATE_CACHE = "private, max-age=86400"
+
+
+class _LRU:
+    """A small in-process LRU of rendered files (QR images, PDFs): made on request, never
+    while issuing. A cache only: every worker can rebuild any entry from the database."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> bytes | None:
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key: tuple[str, str, str], value: bytes) -> None:
+        self.data[key] = value
+        self.data.move_to_end(key)
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+
+_images = _LRU(1024)
+_pdfs = _LRU(64)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat()
+
+
+def _summary(
+    cred: Credential, settings: Settings, titles: dict[str, str], renews: dict[int, str]
+) -> CredentialSummary:
+    return CredentialSummary(
+        number=cred.number,
+        status=service.effective_status(cred),
+        holder=HolderPublic(full_name=cred.holder_name, nip_masked=cred.nip_masked, instansi=cred.instansi),
+        scheme=SchemeRef(
+            code=cred.scheme_code,
+            version=cred.scheme_version,
+            title=titles.get(cred.scheme_code, cred.scheme_code),
+        ),
+        valid_from=_iso(cred.valid_from),
+        valid_until=_iso(cred.valid_until),
+        issued_at=_iso(cred.issued_at),
+        verify_url=service.verify_url(settings, cred.number),
+        attempt_id=cred.attempt_id,
+        renews=renews.get(cred.renews_id) if cred.renews_id else None,
+    )
+
+
+async def _renewed_numbers(db: AsyncSession, creds: Sequence[Credential]) -> dict[int, str]:
+    ids = sorted({c.renews_id for c in creds if c.renews_id is not None})
+    if not ids:
+        return {}
+    from sqlmodel import col, select
+
+    rows = (await db.exec(select(Credential.id, Credential.number).where(col(Credential.id).in_(ids)))).all()
+    return {cid: number for cid, number in rows if cid is not None}
+
+
+async def _summaries(
+    db: AsyncSession, creds: Sequence[Credential], settings: Settings
+) -> list[CredentialSummary]:
+    titles = await service.scheme_titles(db, [c.scheme_code for c in creds])
+    renews = await _renewed_numbers(db, creds)
+    return [_summary(c, settings, titles, renews) for c in creds]
+
+
+async def _owned(db: AsyncSession, number: str, principal: Principal) -> Credential:
+    """The credential, for its holder or an admin; the number is checked before any lookup."""
+    text = service.canonical_number(number)
+    cred = await service.get_by_number(db, text)
+    if cred is None:
+        raise NotFound("Sertifikat dengan nomor ini tidak ditemukan.", code="credential_not_found")
+    if principal.role != "admin" and cred.user_id != principal.user_id:
+        raise Forbidden("Sertifikat ini bukan milik Anda.", code="not_your_credential")
+    return cred
+
+
+def _etag(*parts: str) -> str:
+    return '"' + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32] + '"'
+
+
+def _not_modified(request: Request[Any, Any, Any], etag: str) -> bool:
+    header = request.headers.get("if-none-match", "")
+    return any(tag.strip() in (etag, "*", "W/" + etag) for tag in header.split(",")) if header else False
+
+
+def _file(
+    request: Request[Any, Any, Any],
+    content: bytes,
+    media_type: str,
+    etag: str,
+    cache_control: str,
+    **headers: str,
+) -> Response[bytes]:
+    all_headers = {"ETag": etag, "Cache-Control": cache_control, **headers}
+    if _not_modified(request, etag):
+        return Response(b"", status_code=304, headers=all_headers, media_type=media_type)
+    return Response(content, media_type=media_type, headers=all_headers)
+
+
+async def _image(
+    request: Request[Any, Any, Any],
+    cred: Credential,
+    kind: str,
+    render: Callable[[str], bytes],
+    media_type: str,
+) -> Response[bytes]:
+    qr_hash = hashlib.sha256(cred.qr_text.encode()).hexdigest()
+    etag = _etag(kind, cred.number, qr_hash)
+    if _not_modified(request, etag):
+        return _file(request, b"", media_type, etag, PRIVATE_CACHE)
+    key = (kind, cred.number, qr_hash)
+    content = _images.get(key)
+    if content is None:
+        content = await anyio.to_thread.run_sync(render, cred.qr_text)
+        _images.put(key, content)
+    return _file(request, content, media_type, etag, PRIVATE_CACHE)
+
+
+class CredentialController(Controller):
+    path = "/api/v1/credentials"
+    tags = ["credentials"]
+
+    @get("/", guards=[admin_only])
+    async def list_credentials(
+        self, db: AsyncSession, settings: Settings, session_id: int | None = None
+    ) -> list[CredentialSummary]:
+        """Credentials issued (admin), optionally those of one exam session."""
+        return await _summaries(db, await service.list_credentials(db, session_id=session_id), settings)
+
+    @get("/{number:str}", guards=[any_login])
+    async def get_credential(
+        self, number: str, db: AsyncSession, settings: Settings, principal: Principal
+    ) -> CredentialDetail:
+        """One credential with its vc+jwt and QR text (its holder, admin)."""
+        cred = await _owned(db, number, principal)
+        s = (await _summaries(db, [cred], settings))[0]
+        return CredentialDetail(
+            number=s.number,
+            status=s.status,
+            holder=s.holder,
+            scheme=s.scheme,
+            valid_from=s.valid_from,
+            valid_until=s.valid_until,
+            issued_at=s.issued_at,
+            vc_jwt=cred.vc_jwt,
+            qr_text=cred.qr_text,
+            verify_url=s.verify_url,
+            kid=cred.kid,
+            attempt_id=cred.attempt_id,
+            renews=s.renews,
+            revocation_reason=cred.revocation_reason,
+            suspension_reason=cred.suspension_reason,
+        )
+
+    @get("/{number:str}/qr.png", guards=[any_login])
+    async def qr_png(
+        self, request: Request[Any, Any, Any], number: str, db: AsyncSession, principal: Principal
+    ) -> Response[bytes]:
+        """The QR code as PNG (its holder, admin)."""
+        cred = await _owned(db, number, principal)
+        return await _image(request, cred, "png", qr.qr_png, "image/png")
+
+    @get("/{number:str}/qr.svg", guards=[any_login])
+    async def qr_svg(
+        self, request: Request[Any, Any, Any], number: str, db: AsyncSession, principal: Principal
+    ) -> Response[bytes]:
+        """The QR code as SVG (its holder, admin)."""
+        cred = await _owned(db, number, principal)
+        return await _image(request, cred, "svg", qr.qr_svg, "image/svg+xml")
+
+    @get("/{number:str}/certificate.pdf", guards=[any_login])
+    async def certificate(
+        self,
+        request: Request[Any, Any, Any],
+        number: str,
+        db: AsyncSession,
+        settings: Settings,
+        principal: Principal,
+    ) -> Response[bytes]:
+        """The printable certificate, A4 PDF (its holder, admin)."""
+        cred = await _owned(db, number, principal)
+        data = await service.certificate_data(db, cred, settings)
+        etag = _etag("pdf", repr(data))
+        filename = f"sertifikat-{cred.number}.pdf"
+        disposition = f'inline; filename="{filename}"'
+        if _not_modified(request, etag):
+            return _file(
+                request, b"", "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
+            )
+        key = ("pdf", cred.number, etag)
+        content = _pdfs.get(key)
+        if content is None:
+            from apkd.credentials.pdf import render_certificate
+
+            content = await anyio.to_thread.run_sync(render_certificate, data)
+            _pdfs.put(key, content)
+        return _file(
+            request, content, "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
+        )
+
+    async def _change(
+        self, action: str, number: str, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> StatusChanged:
+        cred = await service.change_status(
+            db, number, action, data.reason, actor=principal.username, actor_id=principal.user_id
+        )
+        return StatusChanged(number=cred.number, status=service.effective_status(cred))
+
+    @post("/{number:str}/revoke", guards=[admin_only], status_code=200)
+    async def revoke(
+        self, number: str, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> StatusChanged:
+        """Revoke a credential, permanently (admin)."""
+        return await self._change("revoke", number, data, db, principal)
+
+    @post("/{number:str}/suspend", guards=[admin_only], status_code=200)
+    async def suspend(
+        self, number: str, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> StatusChanged:
+        """Suspend a credential until it is reinstated (admin)."""
+        return await self._change("suspend", number, data, db, principal)
+
+    @post("/{number:str}/reinstate", guards=[admin_only], status_code=200)
+    async def reinstate(
+        self, number: str, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> StatusChanged:
+        """Lift a suspension (admin)."""
+        return await self._change("reinstate", number, data, db, principal)
+
+
+@get("/api/v1/me/credentials", guards=[requires("candidate")], tags=["credentials"])
+async def my_credentials(
+    db: AsyncSession, settings: Settings, principal: Principal
+) -> list[CredentialSummary]:
+    """The caller's own credentials (candidate)."""
+    return await _summaries(db, await service.list_credentials(db, user_id=principal.user_id), settings)
+
+
+@get("/.well-known/jwks.json", opt={"public": True}, tags=["credentials"])
+async def jwks(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    """Every public key that ever signed a credential, current and retired (public)."""
+    import json
+
+    doc = await service.public_jwks(db)
+    body = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    etag = _etag("jwks", body.decode())
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if _not_modified(request, etag):
+        return Response(b"", status_code=304, headers=headers, media_type="application/jwk-set+json")
+    return Response(body, media_type="application/jwk-set+json", headers=headers)
+
+
+@get("/api/v1/status-lists/{list_id:int}", opt={"public": True}, tags=["credentials"])
+async def status_list(
+    request: Request[Any, Any, Any], list_id: int, db: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """A Bitstring Status List credential, signed as a vc+jwt (public)."""
+    signed = await service.signed_status_list(db, list_id, settings)
+    await db.commit()  # a first key may have been created
+    headers = {"ETag": signed.etag, "Cache-Control": f"public, max-age={signed.max_age}"}
+    if _not_modified(request, signed.etag):
+        return Response(b"", status_code=304, headers=headers, media_type=VC_JWT_MEDIA_TYPE)
+    return Response(signed.jwt.encode("ascii"), media_type=VC_JWT_MEDIA_TYPE, headers=headers)
+
+
+@contextlib.asynccontextmanager
+async def configure_settings(app: Litestar) -> AsyncIterator[None]:
+    service.configure(app.state.settings)
+    yield
+
+
+ROUTES: list[Any] = [CredentialController, my_credentials, jwks, status_list]
+LIFESPANS: list[Any] = [configure_settings]

@@ -158,6 +158,22 @@ def _cut(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + ELLIPSIS
 
 
+def _longest_fit(
+    text: str, shortest: int, longest: int, wire: dict[str, Any], name: str, fits: Any
+) -> str | None:
+    """The longest cut of `text` (between `shortest` and `longest` characters) that fits as
+    claim `name`, found by bisection (a longer cut never takes fewer bytes); None if none."""
+    lo, hi, best = shortest, longest, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        wire[name] = _cut(text, mid)
+        if fits(wire):
+            best, lo = wire[name], mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
 def make_qr_text(
     base_url: str,
     number: str,
@@ -193,14 +209,12 @@ def make_qr_text(
 
     if not fits(wire):
         name = wire["h"]
-        for length in range(len(name) - 1, MIN_NAME - 1, -1):
-            wire["h"] = _cut(name, length)
-            if fits(wire):
-                break
-        else:
+        best = _longest_fit(name, MIN_NAME, len(name) - 1, wire, "h", fits)
+        if best is None:
             raise QRTextTooLong(
                 f"QR text cannot stay within {max_length} characters with base URL {base_url!r}"
             )
+        wire["h"] = best
 
     def try_add(name: str, value: Any) -> None:
         wire[name] = value
@@ -212,13 +226,11 @@ def make_qr_text(
         try_add("s", [rev.list_id, rev.index, sus.list_id, sus.index])
     if claims.instansi and claims.instansi.strip():
         instansi = claims.instansi.strip()
-        wire["i"] = instansi
-        length = len(instansi)
-        while not fits(wire) and length > MIN_INSTANSI:
-            length -= 1
-            wire["i"] = _cut(instansi, length)
-        if not fits(wire):
-            del wire["i"]
+        best = _longest_fit(instansi, min(MIN_INSTANSI, len(instansi)), len(instansi), wire, "i", fits)
+        if best is None:
+            wire.pop("i", None)
+        else:
+            wire["i"] = best
     if claims.vc_digest is not None:
         try_add("d", claims.vc_digest)
 

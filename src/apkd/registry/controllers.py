@@ -1,7 +1,285 @@
-"""HTTP handlers of this domain. ``ROUTES`` is what app.py mounts."""
+"""Public registry routes (no login): the verification page, the record API, token verification.
+
+Every route here is public and rate limited per client address (apkd.registry.ratelimit).
+The database session is opened inside the handlers (not injected), so that a database out of
+reach becomes "could not be checked" in the answer instead of an error before the handler.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import MediaType, Request, Response, get, post
+from litestar.datastructures import State
+
+from apkd.config import Settings
+from apkd.credentials.number import NumberError
+from apkd.errors import BadRequest, NotFound
+from apkd.registry import pages, service
+from apkd.registry.http import cached
+from apkd.registry.policy import MAX_INPUT_CHARS, Verdict
+from apkd.registry.ratelimit import public_rate_limit
+
+MAX_VERIFY_BODY = MAX_INPUT_CHARS + 1024  # the token plus its JSON wrapping
+PUBLIC = {"public": True}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _number_or_400(number: str) -> str:
+    try:
+        return service.normalize_number(number)
+    except NumberError as exc:
+        raise BadRequest(
+            f"Nomor sertifikat tidak sah: {exc}.", code="invalid_number", extra={"number": number[:80]}
+        ) from None
+
+
+def _claims_view(verdict: Verdict, settings: Settings) -> dict[str, Any] | None:
+    """What an authentic token says, when the registry record is out of reach."""
+    c = verdict.claims
+    if c is None:
+        return None
+    view: dict[str, Any] = {
+        "number": c.number,
+        "holder_name": c.holder_name,
+        "nip_masked": c.nip_masked,
+        "instansi": c.instansi,
+        "valid_from": c.valid_from.isoformat() if c.valid_from else None,
+        "valid_until": c.valid_until.isoformat() if c.valid_until else None,
+        "issuer": {"id": settings.issuer_id, "name": settings.issuer_name},
+        "source": "token",
+    }
+    if c.scheme_code:
+        view["scheme"] = {"code": c.scheme_code, "title": c.scheme_title or c.scheme_code}
+    return view
+
+
+def _verify_body(outcome: service.VerifyOutcome, settings: Settings, now: datetime) -> dict[str, Any]:
+    v = outcome.verdict
+    credential = (
+        service.registry_view(outcome.entry, settings, now)
+        if outcome.entry is not None and v.claims is not None
+        else _claims_view(v, settings)
+    )
+    return {
+        "valid": v.valid,
+        "status": v.status,
+        "checks": [c.as_dict() for c in v.checks],
+        "credential": credential,
+        "not_checked": list(v.not_checked),
+    }
+
+
+async def _read_capped(request: Request[Any, Any, Any], cap: int) -> bytes | None:
+    """The body, or None when it is larger than `cap` (reading stops there)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> dict[str, Any]:
+    return {
+        "valid": False,
+        "status": "invalid",
+        "checks": [
+            {
+                "name": "format",
+                "ok": False,
+                "detail": f"Masukan terlalu besar (lebih dari {MAX_INPUT_CHARS} karakter).",
+                "checked": True,
+            }
+        ],
+        "credential": None,
+        "not_checked": [],
+    }
+
+
+@post(
+    "/api/v1/registry/verify",
+    opt=PUBLIC,
+    before_request=public_rate_limit,
+    tags=["registry"],
+    status_code=200,
+    summary="Verifikasi qr_text atau vc_jwt",
+    responses=None,
+)
+async def verify_token(request: Request[Any, Any, Any], state: State, settings: Settings) -> Response[Any]:
+    """`{token}` (a qr_text or a vc_jwt) -> `{valid, status, checks, credential}`; never a 5xx for bad input."""
+    raw = await _read_capped(request, MAX_VERIFY_BODY)
+    if raw is None:
+        return Response(_too_large(), media_type=MediaType.JSON)
+    import msgspec
+
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise BadRequest('Isi permintaan harus JSON: {"token": "..."}.', code="invalid_json") from None
+    token: object = body.get("token") if isinstance(body, dict) else None
+    now = _now()
+    outcome = await service.verify_text(state.session_factory, settings, token, now=now)
+    return Response(_verify_body(outcome, settings, now), media_type=MediaType.JSON)
+
+
+@get(
+    "/api/v1/registry/{number:str}",
+    opt=PUBLIC,
+    before_request=public_rate_limit,
+    tags=["registry"],
+    summary="Catatan publik satu sertifikat",
+)
+async def registry_record(
+    request: Request[Any, Any, Any], number: str, state: State, settings: Settings
+) -> Response[Any]:
+    canonical = _number_or_400(number)
+    rendered = await service.rendered_record(state.session_factory, settings, canonical, _now())
+    if rendered is None:
+        return Response(
+            {
+                "type": "about:blank",
+                "status": 503,
+                "title": "Layanan tidak tersedia",
+                "detail": "Registri tidak dapat dihubungi saat ini. Coba lagi sebentar lagi, atau "
+                "periksa tanda tangan kode QR secara luring (apkd verify).",
+                "code": "registry_unavailable",
+            },
+            status_code=503,
+            media_type="application/problem+json",
+            headers={"Retry-After": "30"},
+        )
+    if rendered.view is None:
+        raise NotFound(f"Sertifikat {canonical} tidak terdaftar di registri.", code="credential_not_found")
+    return cached(request, rendered.body, max_age=0, etag=rendered.etag)
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    best = request.accept.best_match(["text/html", "application/json"], default="text/html")
+    return best == "application/json"
+
+
+def _html(body: str, status_code: int = 200) -> Response[str]:
+    return Response(
+        body,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        headers={
+            "Cache-Control": "no-cache",
+            "Vary": "Accept",
+            "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@get(
+    "/v/{number:str}",
+    opt=PUBLIC,
+    before_request=public_rate_limit,
+    tags=["registry"],
+    summary="Halaman verifikasi (HTML; JSON dengan Accept: application/json)",
+)
+async def verify_page(
+    request: Request[Any, Any, Any],
+    number: str,
+    state: State,
+    settings: Settings,
+    t: str | None = None,
+) -> Response[Any]:
+    now = _now()
+    as_json = _wants_json(request)
+    try:
+        canonical = service.normalize_number(number)
+    except NumberError as exc:
+        if as_json:
+            raise BadRequest(f"Nomor sertifikat tidak sah: {exc}.", code="invalid_number") from None
+        return _html(
+            pages.message_page(
+                title="NOMOR TIDAK SAH",
+                message=f"Nomor sertifikat tidak sah: {exc}.",
+                status_code=400,
+                now=now,
+            ),
+            400,
+        )
+    factory = state.session_factory
+    notice = None
+    if t:
+        outcome: service.VerifyOutcome | None = await service.verify_text(
+            factory, settings, t[: MAX_INPUT_CHARS + 1], now=now, number_hint=canonical
+        )
+        assert outcome is not None
+        if not outcome.database_ok:
+            notice = (
+                "Registri sedang tidak dapat dihubungi. Keaslian diperiksa dari kode QR dengan kunci "
+                "publik penerbit; status terkini (dicabut atau dibekukan) belum dapat dipastikan."
+            )
+    else:
+        outcome, ok = await service.verify_number(factory, settings, canonical, now=now)
+        if not ok:
+            detail = (
+                "Registri sedang tidak dapat dihubungi. Coba lagi sebentar lagi, atau pindai kode QR "
+                "pada sertifikat: keasliannya dapat diperiksa dari kode QR itu sendiri."
+            )
+            if as_json:
+                return Response(
+                    {
+                        "status": 503,
+                        "code": "registry_unavailable",
+                        "detail": detail,
+                        "title": "Layanan tidak tersedia",
+                    },
+                    status_code=503,
+                    media_type="application/problem+json",
+                    headers={"Retry-After": "30"},
+                )
+            return _html(
+                pages.message_page(
+                    title="REGISTRI TIDAK TERJANGKAU", message=detail, status_code=503, now=now
+                ),
+                503,
+            )
+    if outcome is None:
+        if as_json:
+            raise NotFound(
+                f"Sertifikat {canonical} tidak terdaftar di registri.", code="credential_not_found"
+            )
+        return _html(
+            pages.message_page(
+                title="TIDAK TERDAFTAR",
+                message=f"Sertifikat {canonical} tidak terdaftar di registri.",
+                status_code=404,
+                now=now,
+            ),
+            404,
+        )
+    verdict = outcome.verdict
+    if outcome.entry is not None and verdict.claims is not None:
+        view: dict[str, Any] | None = service.registry_view(outcome.entry, settings, now)
+    else:
+        view = _claims_view(verdict, settings)
+        if view is not None and view.get("number") is None:
+            view["number"] = canonical
+    if as_json:
+        body = dict(view or {"number": canonical})
+        body["registry_status"] = body.get("status")
+        body["status"] = verdict.status
+        body["valid"] = verdict.valid
+        body["checks"] = [c.as_dict() for c in verdict.checks]
+        return Response(
+            body, media_type=MediaType.JSON, headers={"Cache-Control": "no-cache", "Vary": "Accept"}
+        )
+    html = pages.verify_page(number=canonical, view=view, verdict=verdict, now=now, notice=notice)
+    return _html(html)
+
+
+ROUTES: list[Any] = [verify_token, registry_record, verify_page]

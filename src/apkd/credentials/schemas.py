@@ -1,0 +1,57 @@
+"""Request and response shapes of the credentials API (msgspec Structs, never table models)."""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+
+class ReasonRequest(Struct):
+    reason: str
+
+
+class HolderPublic(Struct):
+    full_name: str
+    nip_masked: str
+    instansi: str | None
+
+
+class SchemeRef(Struct):
+    code: str
+    version: str
+    title: str
+
+
+class CredentialSummary(Struct):
+    number: str
+    status: str  # valid | revoked | suspended | expired
+    holder: HolderPublic
+    scheme: SchemeRef
+    valid_from: str
+    valid_until: str
+    issued_at: str
+    verify_url: str
+    attempt_id: int | None
+    renews: str | None
+
+
+class CredentialDetail(Struct):
+    number: str
+    status: str
+    holder: HolderPublic
+    scheme: SchemeRef
+    valid_from: str
+    valid_until: str
+    issued_at: str
+    vc_jwt: str
+    qr_text: str
+    verify_url: str
+    kid: str
+    attempt_id: int | None
+    renews: str | None
+    revocation_reason: str | None
+    suspension_reason: str | None
+
+
+class StatusChanged(Struct):
+    number: str
+    status: str

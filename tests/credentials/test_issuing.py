@@ -1,0 +1,361 @@
+"""Issuing credentials for passing results: one per attempt, numbered without gaps, signed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+from sqlmodel import col, select
+
+from apkd.config import load_settings
+from apkd.credentials import keys as keylib
+from apkd.credentials import service
+from apkd.credentials.issuing import CredentialTemplate, _finish_document
+from apkd.credentials.jws import verify_compact
+from apkd.credentials.models import Credential, CredentialEvent, CredentialSerial, StatusList
+from apkd.credentials.number import parse_number
+from apkd.credentials.qrtoken import verify_qr_text
+from apkd.credentials.statuslist import StatusEntryRef
+from apkd.credentials.vc import (
+    HolderInfo,
+    SchemeInfo,
+    UnitInfo,
+    build_credential,
+    format_score,
+    hash_identity,
+    jwt_claims,
+)
+from apkd.db import session_factory
+from apkd.grading import effects
+
+_QR_KEY = keylib.generate_key()
+
+
+def claims_of(vc_jwt: str) -> dict:
+    payload = vc_jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+async def all_credentials(db) -> list[Credential]:
+    return list((await db.exec(select(Credential).order_by(col(Credential.serial)))).all())
+
+
+async def test_publish_effect_issues_one_credential_per_passing_attempt(factory, db, settings) -> None:
+    users = [await factory.candidate(full_name=f"Peserta {i}") for i in range(3)]
+    no_region = await factory.candidate(full_name="Tanpa Wilayah", region_code=None)
+    seeded = await factory.passed_session([*users, no_region])
+    failed = await factory.passed_session([await factory.candidate()], passed=False, score=40)
+
+    impl = effects.current()
+    assert isinstance(impl, service.Effects)
+    issued = await impl.issue(db, seeded.result_ids + failed.result_ids, actor="admin")
+    await db.commit()
+    assert issued == 4
+    # Publishing again issues nothing twice.
+    assert await impl.issue(db, seeded.result_ids, actor="admin") == 0
+    await db.commit()
+
+    creds = await all_credentials(db)
+    assert len(creds) == 4
+    assert sorted(c.attempt_id for c in creds) == sorted(seeded.attempt_ids)
+    assert [c.serial for c in creds] == [1, 2, 3, 4]
+    year = creds[0].valid_from.astimezone(service.ISSUER_TZ).year
+    for c in creds:
+        parsed = parse_number(c.number)
+        assert parsed.text == c.number and parsed.scheme == "BPG" and parsed.year == year
+        assert c.number.startswith(f"APKD-BPG-{c.region_code}-{year}-{c.serial:06d}-")
+    regions = {c.holder_name: c.region_code for c in creds}
+    assert regions["Tanpa Wilayah"] == "0000" and regions["Peserta 0"] == "5305"
+    serial_row = (await db.exec(select(CredentialSerial))).one()
+    assert serial_row.next_serial == 5
+    events = (await db.exec(select(CredentialEvent))).all()
+    assert sorted(e.credential_id for e in events) == sorted(c.id for c in creds)
+    assert {(e.action, e.reason) for e in events} == {("issued", None)}
+
+
+async def test_credential_is_a_signed_open_badge_with_status_entries(factory, db, settings) -> None:
+    user = await factory.candidate(full_name="Maria Goreti Lelang", nip="198703122010012003")
+    seeded = await factory.passed_session([user], score=83.333)
+    await effects.current().issue(db, seeded.result_ids, actor=None)
+    await db.commit()
+    cred = (await all_credentials(db))[0]
+
+    public, status = await service.verification_keys(db)
+    verified = verify_compact(cred.vc_jwt, public, "vc+jwt")
+    assert verified.header == {"alg": "EdDSA", "kid": cred.kid, "typ": "vc+jwt"}
+    assert cred.kid == keylib.thumbprint(keylib.public_jwk(public[cred.kid]))
+    assert status[cred.kid]["status"] == "active"
+    vc = verified.payload
+    assert vc["iss"] == settings.issuer_id == vc["issuer"]["id"]
+    assert vc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    subject = vc["credentialSubject"]
+    assert subject["achievement"]["achievementType"] == "Certification"
+    assert subject["result"][0]["value"] == "83.33"
+    assert subject["role"] == "Bendahara Pengeluaran, Badan Keuangan dan Aset Daerah Kabupaten Alor"
+    nip_id = next(i for i in subject["identifier"] if i["identityType"] == "ext:NIP")
+    assert "198703122010012003" not in cred.vc_jwt and "198703122010012003" not in json.dumps(vc)
+    assert nip_id["hashed"] is True and nip_id["salt"] == cred.nip_salt
+    purposes = {e["statusPurpose"]: e for e in vc["credentialStatus"]}
+    assert int(purposes["revocation"]["statusListIndex"]) == cred.revocation_index
+    assert purposes["revocation"]["statusListCredential"] == (
+        f"{settings.base_url}/api/v1/status-lists/{cred.revocation_list_id}"
+    )
+    assert int(purposes["suspension"]["statusListIndex"]) == cred.suspension_index
+    assert cred.valid_until - cred.valid_from > timedelta(days=3 * 365)
+
+    # The QR text: a URL under the base URL carrying a signed token for this credential.
+    assert cred.qr_text.startswith(f"{settings.base_url}/v/{cred.number}?t=")
+    assert len(cred.qr_text) <= 500
+    qr_claims = verify_qr_text(cred.qr_text, public)
+    assert qr_claims.number == cred.number and qr_claims.holder_name == "Maria Goreti Lelang"
+    assert "198703122010012003" not in cred.qr_text
+
+
+async def test_status_indexes_are_distinct_and_spread(factory, db) -> None:
+    users = [await factory.candidate() for _ in range(12)]
+    seeded = await factory.passed_session(users)
+    await effects.current().issue(db, seeded.result_ids, actor=None)
+    await db.commit()
+    creds = await all_credentials(db)
+    rev = [c.revocation_index for c in creds]
+    assert len(set(rev)) == 12
+    assert rev != sorted(rev) or max(rev) - min(rev) > 1000  # random, not consecutive
+    lists = (await db.exec(select(StatusList))).all()
+    assert {sl.purpose for sl in lists} == {"revocation", "suspension"}
+    for sl in lists:
+        assert sl.size == 131072 and sl.allocated_count == 12 and sl.bits == bytes(16384)
+
+
+async def test_renewal_links_the_previous_credential_of_the_same_scheme(factory, db) -> None:
+    user = await factory.candidate()
+    other_scheme = await factory.passed_session([user], code="PPK")
+    first = await factory.passed_session([user])
+    await effects.current().issue(db, other_scheme.result_ids + first.result_ids, actor=None)
+    await db.commit()
+    second = await factory.passed_session([user])
+    await effects.current().issue(db, second.result_ids, actor=None)
+    await db.commit()
+    creds = {c.attempt_id: c for c in await all_credentials(db)}
+    old = creds[first.attempt_ids[0]]
+    new = creds[second.attempt_ids[0]]
+    assert old.renews_id is None and creds[other_scheme.attempt_ids[0]].renews_id is None
+    assert new.renews_id == old.id
+    assert new.serial == old.serial + 1
+
+
+async def test_concurrent_issuers_get_unique_gapless_numbers(factory, clean) -> None:
+    """Several exam sessions published at once, each by its own database session."""
+    batches = []
+    for _ in range(4):
+        batches.append(await factory.passed_session([await factory.candidate() for _ in range(6)]))
+
+    async def publish(result_ids: list[int]) -> int:
+        async with session_factory(clean)() as s:
+            n = await effects.current().issue(s, result_ids, actor=None)
+            await s.commit()
+            return n
+
+    # Each session is published twice concurrently too: still one credential per attempt.
+    counts = await asyncio.gather(*(publish(b.result_ids) for b in batches + batches))
+    assert sum(counts) == 24
+    async with session_factory(clean)() as s:
+        creds = await all_credentials(s)
+        lists = (await s.exec(select(StatusList))).all()
+    assert len(creds) == 24
+    assert sorted(c.serial for c in creds) == list(range(1, 25))
+    assert len({c.number for c in creds}) == 24
+    assert len({(c.revocation_list_id, c.revocation_index) for c in creds}) == 24
+    assert sum(sl.allocated_count for sl in lists if sl.purpose == "revocation") == 24
+
+
+async def test_revoke_regraded_revokes_with_reason(factory, db) -> None:
+    users = [await factory.candidate() for _ in range(2)]
+    seeded = await factory.passed_session(users)
+    await effects.current().issue(db, seeded.result_ids, actor=None)
+    await db.commit()
+    n = await effects.current().revoke_regraded(db, seeded.result_ids[:1], actor="admin")
+    await db.commit()
+    assert n == 1
+    again = await effects.current().revoke_regraded(db, seeded.result_ids[:1], actor="admin")
+    await db.commit()
+    assert again == 0
+    creds = {c.result_id: c for c in await all_credentials(db)}
+    revoked = creds[seeded.result_ids[0]]
+    assert revoked.status == "revoked" and revoked.revocation_reason == "regraded"
+    assert creds[seeded.result_ids[1]].status == "active"
+    bits = await service.status_list_bits(db, revoked.revocation_list_id)
+    i = revoked.revocation_index
+    assert bits[i // 8] & (0x80 >> (i % 8))
+
+
+# --- the fast path is the reference path -------------------------------------------------
+
+SETTINGS = load_settings(
+    {"APKD_ENV": "test", "APKD_SECRET_KEY": "s" * 40, "APKD_BASE_URL": "https://apkd.alorkab.go.id"}
+)
+SCHEME = SchemeInfo(
+    "BPG",
+    "2026.1",
+    'Bendahara "Pengeluaran"',
+    "Bendahara Pengeluaran SKPD",
+    70,
+    (UnitInfo("BPG.A", "Regulasi", 60), UnitInfo("BPG.B", "Penatausahaan")),
+)
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@hyp_settings(max_examples=150, deadline=None)
+@given(
+    name=text.filter(lambda s: s.strip()),
+    nip=st.one_of(st.none(), st.from_regex(r"[0-9]{18}", fullmatch=True)),
+    jabatan=st.one_of(st.none(), text),
+    instansi=st.one_of(st.none(), text),
+    score=st.floats(min_value=0, max_value=100, allow_nan=False),
+    rev=st.integers(0, 131071),
+    sus=st.integers(0, 131071),
+    months=st.integers(1, 120),
+    second=st.integers(0, 10**9),
+)
+def test_template_payload_is_exactly_what_vc_py_builds(
+    name, nip, jabatan, instansi, score, rev, sus, months, second
+) -> None:
+    valid_from = datetime.fromtimestamp(1_700_000_000 + second, UTC)
+    cred_id, salt = uuid4(), "0123456789abcdef0123456789abcdef"
+    rev_url, sus_url = (
+        f"{SETTINGS.base_url}/api/v1/status-lists/3",
+        f"{SETTINGS.base_url}/api/v1/status-lists/4",
+    )
+    doc = build_credential(
+        credential_id=cred_id,
+        base_url=SETTINGS.base_url,
+        issuer_id=SETTINGS.issuer_id,
+        issuer_name=SETTINGS.issuer_name,
+        scheme=SCHEME,
+        holder=HolderInfo(full_name=name, nip=nip or "", jabatan=jabatan or "", instansi=instansi or ""),
+        nip_salt=salt,
+        score=score,
+        valid_from=valid_from,
+        validity_months=months,
+        revocation=StatusEntryRef(rev_url, rev),
+        suspension=StatusEntryRef(sus_url, sus),
+    )
+    _finish_document(doc, nip, jabatan, instansi)
+    expected = json.dumps(
+        jwt_claims(doc, SETTINGS.issuer_id), separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    role = ", ".join(p for p in ((jabatan or "").strip(), (instansi or "").strip()) if p)
+    template = CredentialTemplate(
+        SETTINGS,
+        SCHEME,
+        valid_from=valid_from,
+        validity_months=months,
+        has_nip=bool(nip),
+        has_role=bool(role),
+    )
+    got = template.payload(
+        {
+            "ID": cred_id.urn,
+            "NAME": name,
+            "NIPHASH": hash_identity(nip, salt) if nip else "",
+            "SALT": salt,
+            "ROLE": role,
+            "SCORE": format_score(score),
+            "REVURL": rev_url,
+            "REVIDX": str(rev),
+            "SUSURL": sus_url,
+            "SUSIDX": str(sus),
+        }
+    )
+    assert got == expected
+
+
+@hyp_settings(max_examples=200, deadline=None)
+@given(
+    name=text.filter(lambda s: s.strip()),
+    nip=st.one_of(st.none(), st.from_regex(r"19[0-9]{16}", fullmatch=True)),
+    instansi=st.one_of(st.none(), text, st.text(min_size=40, max_size=120)),
+    region=st.from_regex(r"[0-9]{4}", fullmatch=True),
+    serial=st.integers(1, 999_999),
+    lists=st.tuples(
+        st.integers(1, 10**6), st.integers(0, 131071), st.integers(1, 10**6), st.integers(0, 131071)
+    ),
+    second=st.integers(0, 10**9),
+    base=st.sampled_from(["https://apkd.test", "https://sertifikasi-apkd.bpkad.alorkab.go.id/registri"]),
+)
+def test_qr_builder_gives_exactly_qrtoken_text(
+    name, nip, instansi, region, serial, lists, second, base
+) -> None:
+    from apkd.credentials import keys as keylib
+    from apkd.credentials import qrtoken
+    from apkd.credentials.issuing import QRTextBuilder
+    from apkd.credentials.keystore import Signer
+    from apkd.credentials.number import format_number
+
+    key = _QR_KEY
+    signer = Signer(keylib.thumbprint(keylib.public_jwk(key)), key)
+    number = format_number("BPG", region, 2026, serial)
+    valid_from = datetime.fromtimestamp(1_700_000_000 + second, UTC)
+    valid_until = valid_from + timedelta(days=1096)
+    vc_jwt = "eyJ" + "x" * 100 + str(second)
+    kwargs = dict(
+        number=number,
+        holder_name=name,
+        nip=nip,
+        instansi=instansi,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        revocation=(lists[0], lists[1]),
+        suspension=(lists[2], lists[3]),
+        vc_jwt=vc_jwt,
+    )
+    claims = qrtoken.build_qr_claims(
+        number=number,
+        holder_name=name,
+        nip=nip,
+        instansi=instansi,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        revocation=qrtoken.QRStatusRef(lists[0], lists[1]),
+        suspension=qrtoken.QRStatusRef(lists[2], lists[3]),
+        vc_jwt=vc_jwt,
+    )
+    try:
+        expected = qrtoken.make_qr_text(base, number, claims, key, signer.kid)
+    except qrtoken.QRTextTooLong:
+        return
+    assert QRTextBuilder(base, signer).build(**kwargs) == expected
+
+
+async def test_a_full_status_list_is_continued_in_a_new_one(factory, db) -> None:
+    size = 131072
+    almost = bytearray(b"\xff" * (size // 8))
+    almost[-1] = 0xFE  # only the last index is free
+    for purpose in ("revocation", "suspension"):
+        db.add(
+            StatusList(
+                purpose=purpose,
+                size=size,
+                bits=bytes(size // 8),
+                allocated=bytes(almost),
+                allocated_count=size - 1,
+            )
+        )
+    await db.commit()
+    seeded = await factory.passed_session([await factory.candidate() for _ in range(3)])
+    assert await effects.current().issue(db, seeded.result_ids, actor=None) == 3
+    await db.commit()
+    creds = await all_credentials(db)
+    lists = {sl.id: sl for sl in (await db.exec(select(StatusList))).all()}
+    old_rev = min(i for i, sl in lists.items() if sl.purpose == "revocation")
+    in_old = [c for c in creds if c.revocation_list_id == old_rev]
+    assert [c.revocation_index for c in in_old] == [size - 1]
+    assert lists[old_rev].allocated_count == size
+    others = [c for c in creds if c.revocation_list_id != old_rev]
+    assert len(others) == 2 and len({c.revocation_list_id for c in others}) == 1
+    assert lists[others[0].revocation_list_id].allocated_count == 2
