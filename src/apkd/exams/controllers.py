@@ -1,7 +1,300 @@
-"""HTTP handlers of this domain. ``ROUTES`` is what app.py mounts."""
+"""HTTP handlers of the exams domain. ``ROUTES`` is what app.py mounts; ``LIFESPANS`` runs the
+overdue sweeper in every worker (safe: closing is one conditional UPDATE)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Controller, Litestar, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.handlers.base import BaseRouteHandler
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd.accounts.guards import _STATE_KEY, Guard, principal_from, requires
+from apkd.accounts.security import Principal
+from apkd.exams import saving, service
+from apkd.exams.schemas import (
+    AdmitRequest,
+    AttemptStatus,
+    AttemptView,
+    ExtendRequest,
+    IncidentCreate,
+    IncidentPublic,
+    Minutes,
+    ReasonRequest,
+    RegistrationCreate,
+    RegistrationPublic,
+    RosterEntry,
+    SaveRequest,
+    SaveResult,
+    SessionCreate,
+    SessionPublic,
+    SubmitResult,
+)
+
+log = logging.getLogger("apkd.exams")
+
+
+_TOKENS: dict[str, tuple[Principal, int]] = {}  # token -> (principal, exp), verified tokens only
+_MAX_TOKENS = 50_000
+
+
+def _remember_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Verifying a JWT costs more than a save's own work; a token (the exact string) that
+    verified once gives the same principal until it expires, so keep it. A token not seen
+    before goes through the normal check (principal_from) and is remembered afterwards."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return
+    state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    hit = _TOKENS.get(token)
+    if hit is not None and hit[1] > time.time():
+        state[_STATE_KEY] = hit[0]
+        return
+    principal = principal_from(connection)  # raises 401 on a bad token
+    try:
+        payload = token.split(".")[1]
+        exp = int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+    except (IndexError, KeyError, ValueError, TypeError):
+        return
+    if len(_TOKENS) >= _MAX_TOKENS:
+        _TOKENS.clear()
+    _TOKENS[token] = (principal, exp)
+
+
+def _async_guard(guard: Guard) -> Any:
+    """The same guard as an async function: Litestar runs a sync guard in a worker thread,
+    which on the save path (the hot one) costs more than the check itself."""
+
+    async def check(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        _remember_principal(connection)
+        guard(connection, handler)
+
+    check.__name__ = guard.__name__
+    check.apkd_roles = getattr(guard, "apkd_roles", frozenset())  # type: ignore[attr-defined]
+    return check
+
+
+admin_only = _async_guard(requires("admin"))
+staff = _async_guard(requires("admin", "proctor"))
+candidate_only = _async_guard(requires("candidate"))
+attempt_readers = _async_guard(requires("candidate", "proctor", "admin"))
+
+
+class SessionController(Controller):
+    path = "/api/v1/sessions"
+    tags = ["exams"]
+
+    @post("/", guards=[admin_only], status_code=201)
+    async def create(self, data: SessionCreate, db: AsyncSession, principal: Principal) -> SessionPublic:
+        """Create an exam session (admin): scheme, title, venue, window, time zone, capacity, proctors."""
+        exam = await service.create_session(db, data, principal=principal)
+        return await service.session_public(db, exam)
+
+    @get("/", guards=[staff])
+    async def list_sessions(self, db: AsyncSession, principal: Principal) -> list[SessionPublic]:
+        """Sessions: all for an admin, their own for a proctor."""
+        return await service.list_sessions(db, principal)
+
+    @get("/{session_id:int}", guards=[staff])
+    async def detail(self, session_id: int, db: AsyncSession, principal: Principal) -> SessionPublic:
+        """One exam session (admin, its proctors)."""
+        exam = await service.session_for_staff(db, session_id, principal)
+        return await service.session_public(db, exam)
+
+    @post("/{session_id:int}/registrations", guards=[admin_only], status_code=201)
+    async def register(
+        self, session_id: int, data: RegistrationCreate, db: AsyncSession, principal: Principal
+    ) -> RegistrationPublic:
+        """Register a candidate by username (admin). One registration per candidate per session."""
+        reg, user = await service.register_candidate(db, session_id, data.username, principal=principal)
+        return RegistrationPublic(
+            id=reg.id or 0, session_id=session_id, username=user.username, status=reg.status
+        )
+
+    @get("/{session_id:int}/roster", guards=[staff])
+    async def roster(self, session_id: int, db: AsyncSession, principal: Principal) -> list[RosterEntry]:
+        """Each registered candidate's status, remaining time and last save (admin, its proctors)."""
+        return await service.roster(db, session_id, principal)
+
+    @post("/{session_id:int}/incidents", guards=[staff], status_code=201)
+    async def incident(
+        self, session_id: int, data: IncidentCreate, db: AsyncSession, principal: Principal
+    ) -> IncidentPublic:
+        """Report an incident (its proctors): environment, candidate, staff or technical."""
+        inc = await service.report_incident(
+            db,
+            session_id,
+            principal,
+            category=data.category,
+            description=data.description,
+            attempt_id=data.attempt_id,
+        )
+        return await service.incident_view(db, inc)
+
+    @get("/{session_id:int}/minutes", guards=[staff])
+    async def minutes(self, session_id: int, db: AsyncSession, principal: Principal) -> Minutes:
+        """The session's minutes (berita acara): counts, incidents and proctor actions."""
+        return await service.minutes(db, session_id, principal)
+
+    @post("/{session_id:int}/attempts", guards=[candidate_only], status_code=201)
+    async def start(
+        self, session_id: int, db: AsyncSession, principal: Principal, state: State
+    ) -> AttemptView:
+        """Start the exam (the admitted candidate, inside the session window); again = same attempt."""
+        async with saving.gate(state.engine):  # a burst of starts queues for pooled connections
+            attempt = await service.start_attempt(db, session_id, principal)
+            return await service.attempt_view(db, attempt)
+
+
+class RegistrationController(Controller):
+    path = "/api/v1/registrations"
+    tags = ["exams"]
+
+    @post("/{registration_id:int}/admit", guards=[staff], status_code=200)
+    async def admit(
+        self,
+        registration_id: int,
+        db: AsyncSession,
+        principal: Principal,
+        data: AdmitRequest | None = None,
+    ) -> dict[str, Any]:
+        """Admit a candidate after checking identity (the session's proctors)."""
+        reg = await service.admit(db, registration_id, principal, note=data.note if data else None)
+        return {"id": reg.id, "status": reg.status, "session_id": reg.session_id}
+
+
+class AttemptController(Controller):
+    path = "/api/v1/attempts"
+    tags = ["exams"]
+
+    @get("/{attempt_id:int}", guards=[attempt_readers])
+    async def view(self, attempt_id: int, db: AsyncSession, principal: Principal) -> AttemptView:
+        """The attempt: items, responses, deadline, server_time, remaining_seconds."""
+        attempt = await service.get_attempt_for(db, attempt_id, principal)
+        return await service.attempt_view(db, attempt)
+
+    @put("/{attempt_id:int}/responses/{position:int}", guards=[candidate_only], status_code=200)
+    async def save(
+        self, attempt_id: int, position: int, data: SaveRequest, state: State, principal: Principal
+    ) -> SaveResult:
+        """Save one response; answered only once it is durable."""
+        saved = await service.save_response(
+            state.engine,
+            attempt_id,
+            position,
+            principal,
+            response=data.response,
+            seq=data.seq,
+            current_position=data.current_position,
+            flagged=data.flagged,
+        )
+        return SaveResult(position=saved.position, seq=saved.seq, saved_at=service.iso(saved.saved_at))
+
+    @post("/{attempt_id:int}/submit", guards=[candidate_only], status_code=200)
+    async def submit(self, attempt_id: int, db: AsyncSession, principal: Principal) -> SubmitResult:
+        """Submit the attempt; repeating it returns the same."""
+        return await service.submit_attempt(db, attempt_id, principal)
+
+    @post("/{attempt_id:int}/pause", guards=[staff], status_code=200)
+    async def pause(
+        self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> AttemptStatus:
+        """Pause the attempt's clock (the session's proctors), with a reason."""
+        return service.attempt_status(await service.pause_attempt(db, attempt_id, principal, data.reason))
+
+    @post("/{attempt_id:int}/resume", guards=[staff], status_code=200)
+    async def resume(
+        self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> AttemptStatus:
+        """Resume a paused attempt; the pause is added to the deadline."""
+        return service.attempt_status(await service.resume_attempt(db, attempt_id, principal, data.reason))
+
+    @post("/{attempt_id:int}/extend", guards=[staff], status_code=200)
+    async def extend(
+        self, attempt_id: int, data: ExtendRequest, db: AsyncSession, principal: Principal
+    ) -> AttemptStatus:
+        """Give the attempt more minutes, with a reason."""
+        a = await service.extend_attempt(db, attempt_id, principal, data.minutes, data.reason)
+        return service.attempt_status(a)
+
+    @post("/{attempt_id:int}/terminate", guards=[staff], status_code=200)
+    async def terminate(
+        self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> AttemptStatus:
+        """End the attempt now (answers kept), with a reason."""
+        return service.attempt_status(await service.terminate_attempt(db, attempt_id, principal, data.reason))
+
+    @post("/{attempt_id:int}/release", guards=[staff], status_code=200)
+    async def release(
+        self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
+    ) -> AttemptStatus:
+        """Free the attempt from its login: the candidate's next login to call holds it."""
+        return service.attempt_status(await service.release_attempt(db, attempt_id, principal, data.reason))
+
+
+def _sweep_interval() -> float:
+    raw = os.environ.get("APKD_SWEEP_SECONDS", "").strip()
+    try:
+        return float(raw) if raw else 15.0
+    except ValueError:
+        return 15.0
+
+
+async def _close_pool(app: Litestar) -> None:
+    engine = getattr(app.state, "engine", None)
+    if engine is not None:
+        await saving.close_save_pool(engine)
+
+
+@contextlib.asynccontextmanager
+async def overdue_sweeper(app: Litestar) -> AsyncIterator[None]:
+    """Close overdue attempts every APKD_SWEEP_SECONDS (default 15; 0 turns it off)."""
+    interval = _sweep_interval()
+    if interval <= 0:
+        try:
+            yield
+        finally:
+            await _close_pool(app)
+        return
+
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with app.state.session_factory() as session:
+                    closed = await service.close_overdue(session)
+                if closed:
+                    log.info("closed %d overdue attempts", closed)
+            except Exception:
+                log.exception("overdue sweep failed; retrying next round")
+
+    # Shutting down waits for a sweep under way to finish: it is never cut mid-transaction.
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await _close_pool(app)
+
+
+ROUTES: list[Any] = [SessionController, RegistrationController, AttemptController]
+LIFESPANS: list[Any] = [overdue_sweeper]

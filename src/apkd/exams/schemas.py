@@ -1,0 +1,223 @@
+"""Request and response shapes of the exams domain (msgspec Structs, never table models).
+
+Times in responses are ISO 8601 strings with an offset (UTC for attempt clocks; the site's
+zone for sessions and minutes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from msgspec import Struct
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+class SessionCreate(Struct):
+    scheme_code: str
+    title: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    proctors: list[str] = []
+    timezone: str = "Asia/Makassar"
+    capacity: int | None = None
+
+
+class SessionPublic(Struct):
+    id: int
+    scheme_code: str
+    scheme_title: str
+    title: str
+    venue: str
+    timezone: str
+    starts_at: str
+    ends_at: str
+    starts_at_text: str
+    ends_at_text: str
+    capacity: int | None
+    proctors: list[str]
+    registered: int
+
+
+class RegistrationCreate(Struct):
+    username: str
+
+
+class RegistrationPublic(Struct):
+    id: int
+    session_id: int
+    username: str
+    status: str
+
+
+class AdmitRequest(Struct):
+    identity_checked: bool = True
+    note: str | None = None
+
+
+class RosterEntry(Struct):
+    registration_id: int
+    username: str
+    full_name: str
+    nip: str | None
+    status: str
+    attempt_id: int | None
+    remaining_seconds: int | None
+    deadline: str | None
+    last_saved_at: str | None
+    current_position: int | None
+
+
+class IncidentCreate(Struct):
+    category: str
+    description: str
+    attempt_id: int | None = None
+
+
+class IncidentPublic(Struct):
+    id: int
+    session_id: int
+    attempt_id: int | None
+    username: str | None
+    category: str
+    description: str
+    item_position: int | None
+    reported_by: str
+    created_at: str
+    created_at_text: str
+
+
+class ProctorActionPublic(Struct):
+    id: int
+    action: str
+    attempt_id: int | None
+    registration_id: int | None
+    username: str | None
+    reason: str | None
+    minutes: int | None
+    item_position: int | None
+    actor: str
+    created_at: str
+    created_at_text: str
+
+
+class MinutesCounts(Struct):
+    registered: int
+    admitted: int
+    started: int
+    in_progress: int
+    paused: int
+    submitted: int
+    expired: int
+    terminated: int
+    absent: int
+
+
+class Minutes(Struct):
+    session: SessionPublic
+    counts: MinutesCounts
+    incidents: list[IncidentPublic]
+    proctor_actions: list[ProctorActionPublic]
+    generated_at: str
+    generated_at_text: str
+
+
+# --- attempts --------------------------------------------------------------------------------
+
+
+class OptionPublic(Struct):
+    id: str
+    text: str
+
+
+class AttemptItem(Struct):
+    position: int
+    type: str
+    stem: str
+    options: list[OptionPublic]
+    response: Any
+    unit: str
+    flagged: bool
+
+
+class AttemptView(Struct):
+    id: int
+    session_id: int
+    status: str
+    scheme_code: str
+    started_at: str
+    deadline: str
+    server_time: str
+    remaining_seconds: int
+    submitted_at: str | None
+    current_position: int | None
+    items: list[AttemptItem]
+
+
+class AttemptStatus(Struct):
+    """What a proctor action answers: the attempt's clock, without the items."""
+
+    id: int
+    session_id: int
+    status: str
+    started_at: str
+    deadline: str
+    server_time: str
+    remaining_seconds: int
+    extension_seconds: int
+    paused_seconds: int
+    bound: bool
+
+
+class SaveRequest(Struct):
+    seq: int
+    response: Any = None
+    current_position: int | None = None
+    flagged: bool | None = None
+
+
+class SaveResult(Struct):
+    position: int
+    seq: int
+    saved_at: str
+
+
+class SubmitResult(Struct):
+    id: int
+    status: str
+    submitted_at: str
+
+
+class ReasonRequest(Struct):
+    reason: str
+
+
+class ExtendRequest(Struct):
+    minutes: int
+    reason: str
+
+
+__all__ = [
+    "AdmitRequest",
+    "AttemptItem",
+    "AttemptStatus",
+    "AttemptView",
+    "ExtendRequest",
+    "IncidentCreate",
+    "IncidentPublic",
+    "Minutes",
+    "MinutesCounts",
+    "OptionPublic",
+    "ProctorActionPublic",
+    "ReasonRequest",
+    "RegistrationCreate",
+    "RegistrationPublic",
+    "RosterEntry",
+    "SaveRequest",
+    "SaveResult",
+    "SessionCreate",
+    "SessionPublic",
+    "SubmitResult",
+]
