@@ -3,42 +3,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from apkd.accounts.security import Principal, TokenError, decode_token
+from apkd.accounts.security import Principal, TokenError, decode_token_with_expiry
 
 _STATE_KEY = "apkd_principal"
 
 
+# Verifying a JWT costs more than a save's own work. A token (the exact string) that verified
+# once gives the same principal until it expires, so each worker remembers verified tokens,
+# keyed with the secret they were checked against.
+_VERIFIED: dict[tuple[str, str], tuple[Principal, float]] = {}
+_MAX_VERIFIED = 50_000
+
+
 def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    cached = connection.scope.get("state", {}).get(_STATE_KEY)
+    state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    cached = state.get(_STATE_KEY)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise NotAuthorizedException("Perlu token akses (Authorization: Bearer ...)")
-    try:
-        principal = decode_token(connection.app.state.settings, token.strip())
-    except TokenError as exc:
-        raise NotAuthorizedException("Token akses tidak sah atau kedaluwarsa") from exc
-    connection.scope.setdefault("state", {})[_STATE_KEY] = principal
+    settings = connection.app.state.settings
+    key = (settings.secret_key, token)
+    hit = _VERIFIED.get(key)
+    if hit is not None and hit[1] > time.time():
+        principal = hit[0]
+    else:
+        try:
+            principal, exp = decode_token_with_expiry(settings, token)
+        except TokenError as exc:
+            raise NotAuthorizedException("Token akses tidak sah atau kedaluwarsa") from exc
+        if len(_VERIFIED) >= _MAX_VERIFIED:
+            _VERIFIED.clear()
+        _VERIFIED[key] = (principal, exp)
+    state[_STATE_KEY] = principal
     return principal
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def requires(*roles: str) -> Guard:
     """A guard admitting a logged-in principal with one of ``roles`` (none = any role)."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a sync guard in a worker thread, which costs more than the check.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = principal_from(connection)
         if allowed and principal.role not in allowed:
             raise PermissionDeniedException("Peran Anda tidak berhak mengakses sumber ini")

@@ -89,6 +89,10 @@ def issue_token(
 
 
 def decode_token(settings: Settings, token: str) -> Principal:
+    return decode_token_with_expiry(settings, token)[0]
+
+
+def decode_token_with_expiry(settings: Settings, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
@@ -98,12 +102,13 @@ def decode_token(settings: Settings, token: str) -> Principal:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "iss", "aud", "sub", "sid", "role"]},
         )
-        return Principal(
+        principal = Principal(
             user_id=int(claims["sub"]),
             username=str(claims.get("name", "")),
             role=str(claims["role"]),
             sid=str(claims["sid"]),
             auth_time=int(claims.get("auth_time", claims["iat"])),
         )
+        return principal, float(claims["exp"])
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise TokenError(str(exc)) from exc

@@ -4,22 +4,17 @@ overdue sweeper in every worker (safe: closing is one conditional UPDATE)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import logging
 import os
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Controller, Litestar, get, post, put
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.handlers.base import BaseRouteHandler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from apkd.accounts.guards import _STATE_KEY, Guard, principal_from, requires
+from apkd.accounts.guards import requires
 from apkd.accounts.security import Principal
 from apkd.exams import saving, service
 from apkd.exams.schemas import (
@@ -44,52 +39,10 @@ from apkd.exams.schemas import (
 log = logging.getLogger("apkd.exams")
 
 
-_TOKENS: dict[str, tuple[Principal, int]] = {}  # token -> (principal, exp), verified tokens only
-_MAX_TOKENS = 50_000
-
-
-def _remember_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    """Verifying a JWT costs more than a save's own work; a token (the exact string) that
-    verified once gives the same principal until it expires, so keep it. A token not seen
-    before goes through the normal check (principal_from) and is remembered afterwards."""
-    header = connection.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return
-    state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
-    hit = _TOKENS.get(token)
-    if hit is not None and hit[1] > time.time():
-        state[_STATE_KEY] = hit[0]
-        return
-    principal = principal_from(connection)  # raises 401 on a bad token
-    try:
-        payload = token.split(".")[1]
-        exp = int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
-    except (IndexError, KeyError, ValueError, TypeError):
-        return
-    if len(_TOKENS) >= _MAX_TOKENS:
-        _TOKENS.clear()
-    _TOKENS[token] = (principal, exp)
-
-
-def _async_guard(guard: Guard) -> Any:
-    """The same guard as an async function: Litestar runs a sync guard in a worker thread,
-    which on the save path (the hot one) costs more than the check itself."""
-
-    async def check(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        _remember_principal(connection)
-        guard(connection, handler)
-
-    check.__name__ = guard.__name__
-    check.apkd_roles = getattr(guard, "apkd_roles", frozenset())  # type: ignore[attr-defined]
-    return check
-
-
-admin_only = _async_guard(requires("admin"))
-staff = _async_guard(requires("admin", "proctor"))
-candidate_only = _async_guard(requires("candidate"))
-attempt_readers = _async_guard(requires("candidate", "proctor", "admin"))
+admin_only = requires("admin")
+staff = requires("admin", "proctor")
+candidate_only = requires("candidate")
+attempt_readers = requires("candidate", "proctor", "admin")
 
 
 class SessionController(Controller):
@@ -154,8 +107,7 @@ class SessionController(Controller):
     ) -> AttemptView:
         """Start the exam (the admitted candidate, inside the session window); again = same attempt."""
         async with saving.gate(state.engine):  # a burst of starts queues for pooled connections
-            attempt = await service.start_attempt(db, session_id, principal)
-            return await service.attempt_view(db, attempt)
+            return await service.start_attempt_view(db, session_id, principal)
 
 
 class RegistrationController(Controller):
