@@ -145,9 +145,7 @@ async def seed_demo(session: AsyncSession) -> list[str]:
         session.add(SessionProctor(session_id=exam.id or 0, user_id=users["pengawas"].id or 0))
         for spec in DEMO_USERS:
             if spec["role"] == "candidate" and spec["username"] in users:
-                session.add(
-                    Registration(session_id=exam.id or 0, user_id=users[spec["username"]].id or 0)
-                )
+                session.add(Registration(session_id=exam.id or 0, user_id=users[spec["username"]].id or 0))
         await session.commit()
     lines = [
         "Data demo siap.",

@@ -123,10 +123,11 @@ async def item_contents(session: AsyncSession, ids: list[int]) -> dict[int, Item
     rows = (
         await conn.execute(select(iv.c.id, iv.c.type, iv.c.stem, iv.c.options).where(iv.c.id.in_(ids)))
     ).all()
-    return {
-        r.id: ItemContent(type=r.type, stem=r.stem, options={str(k): str(v) for k, v in r.options})
-        for r in rows
-    }
+    return {r.id: item_content(r.type, r.stem, r.options) for r in rows}
+
+
+def item_content(type_: str, stem: str, options: list[list[str]]) -> ItemContent:
+    return ItemContent(type=type_, stem=stem, options={str(k): str(v) for k, v in options})
 
 
 # --- expiry ------------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ __all__ = [
     "session_for_staff",
     "session_public",
     "start_attempt",
+    "start_attempt_view",
     "submit_attempt",
     "terminate_attempt",
 ]
@@ -550,6 +551,9 @@ class _Blueprint:
     units: list[dict[str, Any]]
     pool: list[PoolItem]
     types: dict[int, str]
+    # What the candidate sees of each pool item (item versions never change): the view of a
+    # form just drawn from this pool needs no database read.
+    contents: dict[int, saving.ItemContent]
 
 
 _blueprints: dict[int, _Blueprint] = {}
@@ -581,9 +585,15 @@ async def _blueprint(db: AsyncSession, scheme_id: int, key: tuple[str, str]) -> 
             for iv in rows
         ],
         types={iv.id or 0: iv.type for iv in rows},
+        contents={iv.id or 0: saving.item_content(iv.type, iv.stem, iv.options) for iv in rows},
     )
     _blueprints[scheme_id] = bp
     return bp
+
+
+# Built once: executing it with a parameter dict reuses the compiled statement (building
+# ``insert().values(**values)`` per start coerced every value, the form included, each time).
+_INSERT_ATTEMPT = insert(ATTEMPT).returning(ATTEMPT.c.id)
 
 
 async def start_attempt(
@@ -596,7 +606,29 @@ async def start_attempt(
     option order). One attempt per registration: the unique ``registration_id`` settles a race
     between two starts, and the loser returns the winner's attempt.
     """
-    now = now or utcnow()
+    attempt, _ = await _start(db, exam_session_id, principal, now or utcnow())
+    return attempt
+
+
+async def start_attempt_view(
+    db: AsyncSession, exam_session_id: int, principal: Principal, *, now: datetime | None = None
+) -> AttemptView:
+    """:func:`start_attempt`, then :func:`attempt_view` of the attempt.
+
+    A form this call just drew is shown from the pool it was drawn from (item versions are
+    immutable) and with no responses (none can precede the attempt's own insert): no further
+    database read. An attempt that already existed is read as :func:`attempt_view` reads it.
+    """
+    attempt, bp = await _start(db, exam_session_id, principal, now or utcnow())
+    if bp is None:
+        return await attempt_view(db, attempt, now=now)
+    return _view(attempt, bp.contents, {}, now or utcnow())
+
+
+async def _start(
+    db: AsyncSession, exam_session_id: int, principal: Principal, now: datetime
+) -> tuple[Attempt, _Blueprint | None]:
+    """The attempt, and the blueprint its form was drawn from if this call created it."""
     conn = await db.connection()
     row = (await conn.execute(_START_LOOKUP, {"sid": exam_session_id, "uid": principal.user_id})).first()
     if row is None:
@@ -604,7 +636,7 @@ async def start_attempt(
     if row.reg_id is None:
         raise Forbidden("Anda tidak terdaftar pada sesi ujian ini.", code="not_registered")
     if row.attempt_id is not None:
-        return await _existing_attempt(db, row.attempt_id, principal, now)
+        return await _existing_attempt(db, row.attempt_id, principal, now), None
     if row.reg_status != "admitted":
         raise Forbidden(
             "Anda belum diizinkan masuk oleh pengawas. Tunjukkan identitas Anda kepada pengawas.",
@@ -666,20 +698,18 @@ async def start_attempt(
         "bound_sid": principal.sid,
     }
     try:
-        attempt_id = (
-            await conn.execute(insert(ATTEMPT).values(**values).returning(ATTEMPT.c.id))
-        ).scalar_one()
+        attempt_id = (await conn.execute(_INSERT_ATTEMPT, values)).scalar_one()
     except IntegrityError:
         # Another request of this candidate started it first (unique registration_id).
         await db.rollback()
         found = (await db.exec(select(Attempt.id).where(Attempt.registration_id == row.reg_id))).first()
         if found is None:
             raise
-        return await _existing_attempt(db, found, principal, now)
+        return await _existing_attempt(db, found, principal, now), None
     await db.commit()
     attempt = Attempt(id=attempt_id, **values)
     saving.cache_form(attempt_id, saving.form_info_from(principal.user_id, exam_session_id, seed, form))
-    return attempt
+    return attempt, bp
 
 
 async def _existing_attempt(
@@ -744,6 +774,14 @@ async def attempt_view(db: AsyncSession, a: Attempt, *, now: datetime | None = N
     responses = {
         r.position: r for r in (await db.exec(select(Response).where(Response.attempt_id == a.id))).all()
     }
+    await db.commit()
+    return _view(a, contents, responses, now)
+
+
+def _view(
+    a: Attempt, contents: dict[int, saving.ItemContent], responses: dict[int, Response], now: datetime
+) -> AttemptView:
+    form_items = a.form.get("items", [])
     items: list[AttemptItem] = []
     for it in form_items:
         content = contents[int(it["item_version_id"])]
@@ -759,7 +797,6 @@ async def attempt_view(db: AsyncSession, a: Attempt, *, now: datetime | None = N
                 flagged=bool(r.flagged) if r is not None else False,
             )
         )
-    await db.commit()
     return AttemptView(
         id=a.id or 0,
         session_id=a.session_id,
