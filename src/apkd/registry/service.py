@@ -15,15 +15,19 @@ import dataclasses
 import json
 import logging
 import os
+import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings
@@ -56,9 +60,19 @@ __all__ = [
 ]
 
 
+_canonical: dict[str, str] = {}  # valid spellings seen -> canonical (parsing is pure)
+
+
 def normalize_number(text: str) -> str:
     """The canonical number, or NumberError (Indonesian message) before any lookup."""
-    return parse_number(text).text
+    hit = _canonical.get(text) if isinstance(text, str) else None
+    if hit is not None:
+        return hit
+    canonical = parse_number(text).text
+    if len(_canonical) >= 4096:
+        _canonical.clear()
+    _canonical[text] = canonical
+    return canonical
 
 
 # --- keys --------------------------------------------------------------------------------
@@ -230,23 +244,147 @@ def _view(
     return view
 
 
-async def _public_fields(session: AsyncSession, number: str) -> tuple[dict[str, Any], str | None] | None:
-    """Only the public columns of one credential (a light query for the registry API)."""
-    from apkd.banks.models import Scheme
+def _public_select() -> Any:
+    """SELECT the public columns of one credential (+ scheme title) by number: built once."""
+    global _PUBLIC_SELECT
+    if _PUBLIC_SELECT is None:
+        from apkd.banks.models import Scheme
 
-    table = Credential.__table__  # type: ignore[attr-defined]
-    scheme = Scheme.__table__  # type: ignore[attr-defined]
-    stmt = (
-        select(*(table.c[name] for name in _PUBLIC_COLUMNS), scheme.c.title)
-        .select_from(table.outerjoin(scheme, scheme.c.code == table.c.scheme_code))
-        .where(table.c.number == number)
-        .limit(1)
-    )
-    row = (await session.execute(stmt)).first()
+        table = Credential.__table__  # type: ignore[attr-defined]
+        scheme = Scheme.__table__  # type: ignore[attr-defined]
+        _PUBLIC_SELECT = (
+            select(*(table.c[name] for name in _PUBLIC_COLUMNS), scheme.c.title)
+            .select_from(table.outerjoin(scheme, scheme.c.code == table.c.scheme_code))
+            .where(table.c.number == bindparam("number"))
+            .limit(1)
+        )
+    return _PUBLIC_SELECT
+
+
+_PUBLIC_SELECT: Any = None
+
+
+def _public_row(row: Any) -> tuple[dict[str, Any], str | None] | None:
     if row is None:
         return None
     values = row._mapping
     return {name: values[name] for name in _PUBLIC_COLUMNS}, values["title"]
+
+
+async def _public_fields(session: AsyncSession, number: str) -> tuple[dict[str, Any], str | None] | None:
+    """Only the public columns of one credential (a light query for the registry API)."""
+    return _public_row((await session.execute(_public_select(), {"number": number})).first())
+
+
+# The registry API reads one row with one statement: no ORM session, and no transaction of its
+# own. apkd.db makes every transaction on SQLite start with BEGIN IMMEDIATE (the write lock),
+# which would queue every registry read behind the others and behind every writer. A single
+# SELECT is a consistent snapshot by itself (SQLite WAL autocommit read; PostgreSQL statement
+# snapshot), so this read runs on a second Engine over the *same* connection pool (same
+# connections, same PRAGMAs from the pool's connect hook) that has no BEGIN IMMEDIATE hook;
+# on PostgreSQL it is in AUTOCOMMIT mode (no BEGIN/ROLLBACK round trips).
+_readers: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _reader_of(factory: SessionFactory) -> AsyncEngine | None:
+    """The read-only engine sharing the pool of `factory`'s engine; None when not a plain one."""
+    if not isinstance(factory, async_sessionmaker):
+        return None
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        return None
+    main = bind.sync_engine
+    reader = _readers.get(main)
+    if reader is None or reader.sync_engine.pool is not main.pool:  # dispose() swaps the pool
+        options = {"isolation_level": "AUTOCOMMIT"} if main.dialect.name == "postgresql" else None
+        reader = AsyncEngine(Engine(main.pool, main.dialect, main.url, execution_options=options))
+        _readers[main] = reader
+    return reader
+
+
+class _InlineSQLite:
+    """The public-record SELECT on a plain stdlib sqlite3 connection, run inline on the event
+    loop (one thread's connection each; no aiosqlite thread hop, no pool, no transaction).
+
+    A point lookup by the unique number index: tens of microseconds, from the OS page cache.
+    Opened read-only (``mode=ro``: never creates a file, cannot write) and in autocommit, so
+    the one SELECT reads a committed WAL snapshot and never waits for a writer. Values pass
+    through the same SQLAlchemy result processors as the engine path (UTC-aware datetimes).
+    Any sqlite3 error: the caller falls back to the engine path, which decides.
+    """
+
+    def __init__(self, path: Path, dialect: Any) -> None:
+        stmt = _public_select()
+        compiled = stmt.compile(dialect=dialect)
+        fixed = compiled.construct_params({"number": ""})
+        self.sql = str(compiled)
+        self.params = [fixed[key] for key in (compiled.positiontup or ())]
+        self.number_at = list(compiled.positiontup or ()).index("number")
+        columns = list(stmt.selected_columns)
+        self.names = [c.key for c in columns]
+        self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        self.uri = path.resolve().as_uri() + "?mode=ro"
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.uri, uri=True, timeout=0.25, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+        return conn
+
+    def read(self, number: str) -> tuple[dict[str, Any], str | None] | None:
+        params = list(self.params)
+        params[self.number_at] = number
+        row = self._conn().execute(self.sql, params).fetchone()
+        if row is None:
+            return None
+        values = {
+            name: (proc(value) if proc is not None else value)
+            for name, proc, value in zip(self.names, self.processors, row, strict=True)
+        }
+        return {name: values[name] for name in _PUBLIC_COLUMNS}, values["title"]
+
+
+_inline: weakref.WeakKeyDictionary[Engine, _InlineSQLite | None] = weakref.WeakKeyDictionary()
+
+
+def _inline_of(main: Engine) -> _InlineSQLite | None:
+    """The inline reader of a file-backed SQLite engine; None for other databases."""
+    try:
+        return _inline[main]
+    except KeyError:
+        pass
+    reader: _InlineSQLite | None = None
+    database = main.url.database if main.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        reader = _InlineSQLite(Path(database), main.dialect)
+    _inline[main] = reader
+    return reader
+
+
+async def _read_public(factory: SessionFactory, number: str) -> tuple[Any, bool]:
+    """Like _guard(factory, lambda s: _public_fields(s, number)), on the light path when it can."""
+    reader = _reader_of(factory)
+    if reader is None:
+        return await _guard(factory, lambda s: _public_fields(s, number))
+    inline = _inline_of(reader.sync_engine)
+    if inline is not None:
+        try:
+            return inline.read(number), True
+        except sqlite3.Error as exc:  # locked, unreadable, missing: let the engine path decide
+            log.info("inline registry read failed (%s: %s); using the engine", type(exc).__name__, exc)
+    try:
+        async with asyncio.timeout(DB_TIMEOUT_SECONDS):
+            async with reader.connect() as conn:
+                result = await conn.execute(_public_select(), {"number": number})
+                return _public_row(result.first()), True
+    except Exception as exc:  # any failure to reach or read the database: fail closed upstream
+        log.warning("registry database access failed: %s: %s", type(exc).__name__, exc)
+        return None, False
 
 
 async def _bit(session: AsyncSession, list_id: int, index: int) -> bool | None:
@@ -345,7 +483,7 @@ async def rendered_record(
     clock = time.monotonic()
     if hit is not None and clock < hit[0]:
         return hit[1]
-    found, ok = await _guard(factory, lambda s: _public_fields(s, number))
+    found, ok = await _read_public(factory, number)
     if not ok:
         return None
     if found is None:
