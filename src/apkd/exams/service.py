@@ -898,42 +898,45 @@ def _store_clock(a: Attempt, c: Clock) -> None:
     a.deadline = deadline(c, c.paused_at) if c.paused_at is not None else deadline(c)
 
 
-async def pause_attempt(
-    db: AsyncSession, attempt_id: int, principal: Principal, reason: str, *, now: datetime | None = None
+async def _set_running(
+    db: AsyncSession,
+    attempt_id: int,
+    principal: Principal,
+    reason: str,
+    now: datetime | None,
+    *,
+    running: bool,
 ) -> Attempt:
+    """Pause (running=False) or resume (running=True); repeating either records nothing."""
     now = now or utcnow()
     why = _reason(reason)
     a = await _attempt_for_proctor(db, attempt_id, principal, now)
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
-    if a.status == "paused":
+    target = "in_progress" if running else "paused"
+    if a.status == target:
         await db.commit()
         return a
-    _store_clock(a, pause(clock_of(a), now))
-    a.status = "paused"
+    _store_clock(a, (resume if running else pause)(clock_of(a), now))
+    a.status = target
     db.add(a)
-    await _action(db, principal, a.session_id, "pause", attempt=a, reason=why, now=now)
+    await _action(
+        db, principal, a.session_id, "resume" if running else "pause", attempt=a, reason=why, now=now
+    )
     await db.commit()
     return a
+
+
+async def pause_attempt(
+    db: AsyncSession, attempt_id: int, principal: Principal, reason: str, *, now: datetime | None = None
+) -> Attempt:
+    return await _set_running(db, attempt_id, principal, reason, now, running=False)
 
 
 async def resume_attempt(
     db: AsyncSession, attempt_id: int, principal: Principal, reason: str, *, now: datetime | None = None
 ) -> Attempt:
-    now = now or utcnow()
-    why = _reason(reason)
-    a = await _attempt_for_proctor(db, attempt_id, principal, now)
-    if a.status in CLOSED_STATUSES:
-        raise_closed(a.status)
-    if a.status == "in_progress":
-        await db.commit()
-        return a
-    _store_clock(a, resume(clock_of(a), now))
-    a.status = "in_progress"
-    db.add(a)
-    await _action(db, principal, a.session_id, "resume", attempt=a, reason=why, now=now)
-    await db.commit()
-    return a
+    return await _set_running(db, attempt_id, principal, reason, now, running=True)
 
 
 async def extend_attempt(
