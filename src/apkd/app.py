@@ -25,7 +25,7 @@ from apkd.accounts.guards import provide_principal
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
-from apkd.db import create_engine, ping, session_factory
+from apkd.db import close_direct_pool, create_engine, ping, session_factory
 from apkd.errors import EXCEPTION_HANDLERS
 from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         try:
             yield
         finally:
+            await close_direct_pool(eng)
             if own:
                 await eng.dispose()
 

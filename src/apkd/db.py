@@ -9,8 +9,11 @@ advisory locks (:func:`serialize`) or row locks, never in process memory.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -110,6 +113,67 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
     )
+
+
+# --- the pool, shared fairly -------------------------------------------------------------
+
+_gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def pool_gate(engine: AsyncEngine) -> asyncio.Semaphore:
+    """At most as many holders of a pooled connection at once as the pool has connections.
+
+    Past the pool size SQLAlchemy opens "overflow" connections and closes them on return, so a
+    burst (300 exam starts, a hall scanning QR codes) would pay a new connection per request,
+    on PostgreSQL a new server process each. Waiting a moment for a pooled one is much cheaper.
+    One gate per pool: engines sharing a pool share it. (It belongs to the running loop; one
+    engine serves one loop.) Use it around work that holds one connection, never nested.
+    """
+    pool = engine.sync_engine.pool
+    gate = _gates.get(pool)
+    if gate is None:
+        size = getattr(pool, "size", None)
+        gate = _gates[pool] = asyncio.Semaphore(max(1, int(size())) if callable(size) else 5)
+    return gate
+
+
+# --- a direct asyncpg pool for the hottest statements (PostgreSQL) ----------------------
+
+DIRECT_POOL_SIZE = int(os.environ.get("APKD_DIRECT_POOL_SIZE", "16") or 16)
+_direct_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_direct_lock: asyncio.Lock | None = None
+
+
+async def direct_pool(engine: AsyncEngine) -> Any:
+    """A small asyncpg pool of its own beside ``engine`` (PostgreSQL only), made on first use.
+
+    For the hot paths (an answer saved, a registry record read): asyncpg directly, without
+    SQLAlchemy's checkout, greenlet hop and statement processing; statements are prepared once
+    per connection and run in autocommit. One per SQLAlchemy pool: engines sharing a pool share
+    it. Closed by :func:`close_direct_pool` at shutdown.
+    """
+    global _direct_lock
+    pool = _direct_pools.get(engine.sync_engine.pool)
+    if pool is not None:
+        return pool
+    if _direct_lock is None:
+        _direct_lock = asyncio.Lock()
+    async with _direct_lock:
+        pool = _direct_pools.get(engine.sync_engine.pool)
+        if pool is None:
+            import asyncpg
+
+            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=DIRECT_POOL_SIZE)
+            _direct_pools[engine.sync_engine.pool] = pool
+    return pool
+
+
+async def close_direct_pool(engine: AsyncEngine) -> None:
+    """Close the direct pool made for ``engine``, if any (the app's shutdown)."""
+    pool = _direct_pools.pop(engine.sync_engine.pool, None)
+    if pool is not None:
+        await pool.close()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -95,6 +95,11 @@ class TooManyRequests(AppError):
     code = "rate_limited"
 
 
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+
+
 def problem(
     status: int,
     code: str,
@@ -184,6 +189,7 @@ __all__ = [
     "Forbidden",
     "MediaType",
     "NotFound",
+    "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
     "Unprocessable",

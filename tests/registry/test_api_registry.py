@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import text
 
 from apkd.credentials.number import format_number
-from apkd.registry.http import if_none_match
 from apkd.timefmt import format_date_id
 
 PUBLIC_FIELDS = {
@@ -214,8 +213,13 @@ async def test_record_etag_gives_304(client, issue) -> None:
     assert other.status_code == 200
 
 
-def test_if_none_match_parsing() -> None:
-    assert if_none_match('"a", W/"b"', '"b"')
-    assert if_none_match("*", '"x"')
-    assert not if_none_match('"a"', '"b"')
-    assert not if_none_match(None, '"b"')
+async def test_record_served_again_from_the_worker_cache_is_the_same(client, issue) -> None:
+    """The second scan is answered from the prebuilt record: same bytes, same headers."""
+    cred, _ = await issue()
+    first = await client.get(f"/api/v1/registry/{cred.number}")
+    second = await client.get(f"/api/v1/registry/{cred.number}")
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content and first.json()["number"] == cred.number
+    assert sorted(first.headers.multi_items()) == sorted(second.headers.multi_items())
+    assert first.headers["content-type"] == "application/json"
+    assert int(first.headers["content-length"]) == len(first.content)

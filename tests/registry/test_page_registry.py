@@ -57,6 +57,11 @@ async def test_page_verifies_the_qr_token_with_the_database_down(client, issue, 
             assert page.status_code == 503 and "REGISTRI TIDAK TERJANGKAU" in page.text
             r = await down.get(f"/api/v1/registry/{cred.number}")
             assert r.status_code == 503 and r.json()["code"] == "registry_unavailable"
+            assert r.headers["retry-after"] == "30"
+            assert r.headers["content-type"] == "application/problem+json"
+            r = await down.get(f"/v/{cred.number}", headers={"Accept": "application/json"})
+            assert r.status_code == 503 and r.json()["code"] == "registry_unavailable"
+            assert r.headers["retry-after"] == "30"
             # a forged token is still refused while the database is down
             h, p, s = cred.qr_text.split("?t=")[1].split(".")
             forged = f"{h}.{p}.{s[:-4]}AAAA"

@@ -31,6 +31,7 @@ from apkd.credentials.schemas import (
     StatusChanged,
 )
 from apkd.errors import Forbidden, NotFound
+from apkd.httpcache import cached, etag_for, if_none_match
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 PRIVATE_CACHE = "private, max-age=86400"
@@ -115,13 +116,9 @@ async def _owned(db: AsyncSession, number: str, principal: Principal) -> Credent
     return cred
 
 
-def _etag(*parts: str) -> str:
-    return '"' + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32] + '"'
-
-
 def _not_modified(request: Request[Any, Any, Any], etag: str) -> bool:
-    header = request.headers.get("if-none-match", "")
-    return any(tag.strip() in (etag, "*", "W/" + etag) for tag in header.split(",")) if header else False
+    """The client already has this file: skip rendering it."""
+    return if_none_match(request.headers.get("if-none-match"), etag)
 
 
 def _file(
@@ -132,10 +129,9 @@ def _file(
     cache_control: str,
     **headers: str,
 ) -> Response[bytes]:
-    all_headers = {"ETag": etag, "Cache-Control": cache_control, **headers}
-    if _not_modified(request, etag):
-        return Response(b"", status_code=304, headers=all_headers, media_type=media_type)
-    return Response(content, media_type=media_type, headers=all_headers)
+    return cached(
+        request, content, media_type=media_type, cache_control=cache_control, etag=etag, headers=headers
+    )
 
 
 async def _image(
@@ -146,7 +142,7 @@ async def _image(
     media_type: str,
 ) -> Response[bytes]:
     qr_hash = hashlib.sha256(cred.qr_text.encode()).hexdigest()
-    etag = _etag(kind, cred.number, qr_hash)
+    etag = etag_for(kind, cred.number, qr_hash)
     if _not_modified(request, etag):
         return _file(request, b"", media_type, etag, PRIVATE_CACHE)
     key = (kind, cred.number, qr_hash)
@@ -221,7 +217,7 @@ class CredentialController(Controller):
         """The printable certificate, A4 PDF (its holder, admin)."""
         cred = await _owned(db, number, principal)
         data = await service.certificate_data(db, cred, settings)
-        etag = _etag("pdf", repr(data))
+        etag = etag_for("pdf", repr(data))
         filename = f"sertifikat-{cred.number}.pdf"
         disposition = f'inline; filename="{filename}"'
         if _not_modified(request, etag):
@@ -284,11 +280,7 @@ async def jwks(request: Request[Any, Any, Any], db: AsyncSession) -> Response[An
 
     doc = await service.public_jwks(db)
     body = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
-    etag = _etag("jwks", body.decode())
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
-    if _not_modified(request, etag):
-        return Response(b"", status_code=304, headers=headers, media_type="application/jwk-set+json")
-    return Response(body, media_type="application/jwk-set+json", headers=headers)
+    return cached(request, body, media_type="application/jwk-set+json", cache_control="public, max-age=300")
 
 
 @get("/api/v1/status-lists/{list_id:int}", opt={"public": True}, tags=["credentials"])
@@ -298,10 +290,13 @@ async def status_list(
     """A Bitstring Status List credential, signed as a vc+jwt (public)."""
     signed = await service.signed_status_list(db, list_id, settings)
     await db.commit()  # a first key may have been created
-    headers = {"ETag": signed.etag, "Cache-Control": f"public, max-age={signed.max_age}"}
-    if _not_modified(request, signed.etag):
-        return Response(b"", status_code=304, headers=headers, media_type=VC_JWT_MEDIA_TYPE)
-    return Response(signed.jwt.encode("ascii"), media_type=VC_JWT_MEDIA_TYPE, headers=headers)
+    return cached(
+        request,
+        signed.jwt.encode("ascii"),
+        media_type=VC_JWT_MEDIA_TYPE,
+        cache_control=f"public, max-age={signed.max_age}",
+        etag=signed.etag,
+    )
 
 
 @contextlib.asynccontextmanager

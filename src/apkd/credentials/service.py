@@ -11,7 +11,6 @@ Settings: the app's lifespan calls :func:`configure` with its settings; code out
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from apkd.credentials.statuslist import Bitstring, build_status_list_credential,
 from apkd.db import is_postgres, utcnow
 from apkd.errors import BadRequest, Conflict, NotFound, Unprocessable
 from apkd.exams.models import Attempt
+from apkd.httpcache import etag_for
 
 __all__ = [
     "STATUS_LIST_TTL_SECONDS",
@@ -403,7 +403,7 @@ async def signed_status_list(
         }
     )
     token = sign_compact(claims, signer.private_key, signer.kid, "vc+jwt")
-    etag = '"' + hashlib.sha256(token.encode()).hexdigest()[:32] + '"'
+    etag = etag_for(token)
     out = SignedStatusList(jwt=token, etag=etag, max_age=ttl)
     if len(_status_cache) > 256:
         _status_cache.clear()

@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import requires
 from apkd.accounts.security import Principal
-from apkd.exams import saving, service
+from apkd.db import pool_gate
+from apkd.exams import service
 from apkd.exams.schemas import (
     AdmitRequest,
     AttemptStatus,
@@ -106,7 +107,7 @@ class SessionController(Controller):
         self, session_id: int, db: AsyncSession, principal: Principal, state: State
     ) -> AttemptView:
         """Start the exam (the admitted candidate, inside the session window); again = same attempt."""
-        async with saving.gate(state.engine):  # a burst of starts queues for pooled connections
+        async with pool_gate(state.engine):  # a burst of starts queues for pooled connections
             return await service.start_attempt_view(db, session_id, principal)
 
 
@@ -204,21 +205,12 @@ def _sweep_interval() -> float:
         return 15.0
 
 
-async def _close_pool(app: Litestar) -> None:
-    engine = getattr(app.state, "engine", None)
-    if engine is not None:
-        await saving.close_save_pool(engine)
-
-
 @contextlib.asynccontextmanager
 async def overdue_sweeper(app: Litestar) -> AsyncIterator[None]:
     """Close overdue attempts every APKD_SWEEP_SECONDS (default 15; 0 turns it off)."""
     interval = _sweep_interval()
     if interval <= 0:
-        try:
-            yield
-        finally:
-            await _close_pool(app)
+        yield
         return
 
     stop = asyncio.Event()
@@ -245,7 +237,6 @@ async def overdue_sweeper(app: Litestar) -> AsyncIterator[None]:
     finally:
         stop.set()
         await task
-        await _close_pool(app)
 
 
 ROUTES: list[Any] = [SessionController, RegistrationController, AttemptController]

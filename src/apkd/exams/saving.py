@@ -1,7 +1,7 @@
 """The hot path: saving one response, and closing overdue attempts.
 
 A save is one database round trip on PostgreSQL: a single autocommit statement (sent through a
-small asyncpg pool of its own, see :func:`_save_pool`) whose CTEs
+small asyncpg pool of its own, see :func:`apkd.db.direct_pool`) whose CTEs
 (1) touch the attempt row only if it is this candidate's, in progress, bound to this login and
 within deadline + grace, (2) upsert the response only if ``seq`` is above the stored one, and
 (3) append the accepted write to ``response_history``. The statement commits before the 200 is
@@ -22,11 +22,8 @@ by exactly one of them, and the answers stay.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd import audit
 from apkd.accounts.security import Principal
 from apkd.banks.models import ItemVersion
-from apkd.db import UTCDateTime, utcnow
+from apkd.db import UTCDateTime, direct_pool, pool_gate, utcnow
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
 from apkd.exams.models import Attempt, Response
 from apkd.exams.responses import ResponseError, validate_response
@@ -247,23 +244,6 @@ class Saved:
     saved_at: datetime
 
 
-_gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-
-def gate(engine: AsyncEngine) -> asyncio.Semaphore:
-    """At most ``pool_size`` starts (and SQLite saves) hold a connection at once in this process.
-
-    Past the pool size SQLAlchemy opens "overflow" connections and closes them on return, so
-    a burst of 300 starts would pay a new connection each; waiting a moment for a pooled one is
-    much cheaper. (The semaphore belongs to the running loop; one engine serves one loop.)
-    """
-    gate = _gates.get(engine.sync_engine)
-    if gate is None:
-        size = getattr(engine.pool, "size", lambda: 5)()
-        gate = _gates[engine.sync_engine] = asyncio.Semaphore(max(1, int(size)))
-    return gate
-
-
 def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     """``:name`` placeholders -> asyncpg's ``$n`` (each name numbered once)."""
     names: list[str] = []
@@ -279,43 +259,10 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 _PG_SAVE_SQL, _PG_SAVE_ARGS = _numbered(_PG_SAVE.text)
 
 
-SAVE_POOL_SIZE = int(os.environ.get("APKD_SAVE_POOL_SIZE", "16") or 16)
-_save_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-_pool_lock = asyncio.Lock()
-
-
-async def _save_pool(engine: AsyncEngine) -> Any:
-    """A small asyncpg pool of its own for saves (PostgreSQL), made on first use.
-
-    Saves are the hot path: asyncpg directly (no SQLAlchemy checkout, greenlet hop and
-    statement processing per save), statements prepared once per connection, autocommit.
-    Closed by :func:`close_save_pools` (the app's shutdown).
-    """
-    pool = _save_pools.get(engine.sync_engine)
-    if pool is not None:
-        return pool
-    async with _pool_lock:
-        pool = _save_pools.get(engine.sync_engine)
-        if pool is None:
-            import asyncpg
-
-            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=SAVE_POOL_SIZE)
-            _save_pools[engine.sync_engine] = pool
-    return pool
-
-
-async def close_save_pool(engine: AsyncEngine) -> None:
-    """Close the save pool made for ``engine`` (at the app's shutdown)."""
-    pool = _save_pools.pop(engine.sync_engine, None)
-    if pool is not None:
-        await pool.close()
-
-
 async def _write_postgres(engine: AsyncEngine, params: dict[str, Any]) -> bool:
     # One statement outside any transaction: it commits on its own (autocommit) before the
     # row comes back, in one round trip.
-    pool = await _save_pool(engine)
+    pool = await direct_pool(engine)
     row = await pool.fetchrow(_PG_SAVE_SQL, *(params[name] for name in _PG_SAVE_ARGS))
     return bool(row["written"])
 
@@ -398,7 +345,7 @@ async def save_response(
         if is_pg:
             written = await _write_postgres(engine, params)
         else:
-            async with gate(engine):
+            async with pool_gate(engine):
                 written = await _write_sqlite(engine, params)
         if written:
             return Saved(position=position, seq=seq, saved_at=at)

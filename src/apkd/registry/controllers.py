@@ -12,14 +12,17 @@ from typing import Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
+from litestar.types import ASGIApp
 
 from apkd.config import Settings
 from apkd.credentials.number import NumberError
-from apkd.errors import BadRequest, NotFound
+from apkd.errors import BadRequest, NotFound, ServiceUnavailable
+from apkd.httpcache import Prepared
 from apkd.registry import pages, service
-from apkd.registry.http import cached
 from apkd.registry.policy import MAX_INPUT_CHARS, Verdict
 from apkd.registry.ratelimit import public_rate_limit
+from apkd.registry.schemas import RegistryRecord
 
 MAX_VERIFY_BODY = MAX_INPUT_CHARS + 1024  # the token plus its JSON wrapping
 PUBLIC = {"public": True}
@@ -129,35 +132,57 @@ async def verify_token(request: Request[Any, Any, Any], state: State, settings: 
     return Response(_verify_body(outcome, settings, now), media_type=MediaType.JSON)
 
 
+_UNAVAILABLE_DETAIL = (
+    "Registri tidak dapat dihubungi saat ini. Coba lagi sebentar lagi, atau periksa tanda tangan "
+    "kode QR secara luring (apkd verify)."
+)
+
+
+def _unavailable(detail: str = _UNAVAILABLE_DETAIL) -> ServiceUnavailable:
+    return ServiceUnavailable(detail, code="registry_unavailable", headers={"Retry-After": "30"})
+
+
+# The answers of the record route, built once per rendered record and replayed (the hot path
+# when a QR is scanned many times: no Response object, no header encoding per request).
+_answers: dict[str, tuple[service.RenderedRecord, Prepared]] = {}
+_ANSWERS_MAX = 20_000
+
+
+def _answer_for(number: str, rendered: service.RenderedRecord) -> Prepared:
+    hit = _answers.get(number)
+    if hit is not None and hit[0] is rendered:
+        return hit[1]
+    prepared = Prepared(rendered.body, etag=rendered.etag, headers={"Vary": "Accept"})
+    if len(_answers) >= _ANSWERS_MAX:
+        _answers.clear()
+    _answers[number] = (rendered, prepared)
+    return prepared
+
+
 @get(
     "/api/v1/registry/{number:str}",
     opt=PUBLIC,
     before_request=public_rate_limit,
     tags=["registry"],
     summary="Catatan publik satu sertifikat",
+    responses={
+        200: ResponseSpec(RegistryRecord, description="Catatan publik (ETag; 304 dengan If-None-Match)"),
+        400: ResponseSpec(None, description="Nomor salah ketik (digit pemeriksa tidak cocok)"),
+        404: ResponseSpec(None, description="Nomor tidak terdaftar"),
+        503: ResponseSpec(None, description="Registri tidak dapat dihubungi"),
+    },
 )
-async def registry_record(
-    request: Request[Any, Any, Any], number: str, state: State, settings: Settings
-) -> Response[Any]:
+async def registry_record(request: Request[Any, Any, Any], number: str) -> ASGIApp:
+    """The public record of one credential. No dependency injection on this route: it is the
+    one a QR scan hits, so the state is read off the app and the answer is prebuilt."""
+    state = request.app.state
     canonical = _number_or_400(number)
-    rendered = await service.rendered_record(state.session_factory, settings, canonical, _now())
+    rendered = await service.rendered_record(state.session_factory, state.settings, canonical)
     if rendered is None:
-        return Response(
-            {
-                "type": "about:blank",
-                "status": 503,
-                "title": "Layanan tidak tersedia",
-                "detail": "Registri tidak dapat dihubungi saat ini. Coba lagi sebentar lagi, atau "
-                "periksa tanda tangan kode QR secara luring (apkd verify).",
-                "code": "registry_unavailable",
-            },
-            status_code=503,
-            media_type="application/problem+json",
-            headers={"Retry-After": "30"},
-        )
+        raise _unavailable()
     if rendered.view is None:
         raise NotFound(f"Sertifikat {canonical} tidak terdaftar di registri.", code="credential_not_found")
-    return cached(request, rendered.body, max_age=0, etag=rendered.etag)
+    return _answer_for(canonical, rendered).answer(request.scope)
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -231,17 +256,7 @@ async def verify_page(
                 "pada sertifikat: keasliannya dapat diperiksa dari kode QR itu sendiri."
             )
             if as_json:
-                return Response(
-                    {
-                        "status": 503,
-                        "code": "registry_unavailable",
-                        "detail": detail,
-                        "title": "Layanan tidak tersedia",
-                    },
-                    status_code=503,
-                    media_type="application/problem+json",
-                    headers={"Retry-After": "30"},
-                )
+                raise _unavailable(detail)
             return _html(
                 pages.message_page(
                     title="REGISTRI TIDAK TERJANGKAU", message=detail, status_code=503, now=now

@@ -34,6 +34,8 @@ from apkd.config import Settings
 from apkd.credentials.keys import KeyFormatError
 from apkd.credentials.models import Credential, StatusList
 from apkd.credentials.number import NumberError, parse_number
+from apkd.db import direct_pool, pool_gate
+from apkd.httpcache import etag_for
 from apkd.registry import policy
 from apkd.registry.policy import Context, KeyInfo, LogEvidence, RecordInfo, StatusEvidence, Verdict
 
@@ -302,27 +304,51 @@ def _reader_of(factory: SessionFactory) -> AsyncEngine | None:
     return reader
 
 
+class _CompiledRead:
+    """The public-record SELECT compiled once for one dialect, to run on a raw DB-API or
+    asyncpg connection: its SQL, its fixed parameters in order, and the SQLAlchemy result
+    processors of its columns (so values come out as on the engine path: UTC-aware datetimes).
+    """
+
+    def __init__(self, dialect: Any) -> None:
+        stmt = _public_select()
+        compiled = stmt.compile(dialect=dialect)
+        fixed = compiled.construct_params({"number": ""})
+        order = list(compiled.positiontup or ())
+        self.sql = str(compiled)
+        self.params = [fixed[key] for key in order]
+        self.number_at = order.index("number")
+        columns = list(stmt.selected_columns)
+        self.names = [c.key for c in columns]
+        self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+
+    def params_for(self, number: str) -> list[Any]:
+        params = list(self.params)
+        params[self.number_at] = number
+        return params
+
+    def row(self, row: Any) -> tuple[dict[str, Any], str | None] | None:
+        if row is None:
+            return None
+        values = {
+            name: (proc(value) if proc is not None else value)
+            for name, proc, value in zip(self.names, self.processors, tuple(row), strict=True)
+        }
+        return {name: values[name] for name in _PUBLIC_COLUMNS}, values["title"]
+
+
 class _InlineSQLite:
     """The public-record SELECT on a plain stdlib sqlite3 connection, run inline on the event
     loop (one thread's connection each; no aiosqlite thread hop, no pool, no transaction).
 
     A point lookup by the unique number index: tens of microseconds, from the OS page cache.
     Opened read-only (``mode=ro``: never creates a file, cannot write) and in autocommit, so
-    the one SELECT reads a committed WAL snapshot and never waits for a writer. Values pass
-    through the same SQLAlchemy result processors as the engine path (UTC-aware datetimes).
+    the one SELECT reads a committed WAL snapshot and never waits for a writer.
     Any sqlite3 error: the caller falls back to the engine path, which decides.
     """
 
     def __init__(self, path: Path, dialect: Any) -> None:
-        stmt = _public_select()
-        compiled = stmt.compile(dialect=dialect)
-        fixed = compiled.construct_params({"number": ""})
-        self.sql = str(compiled)
-        self.params = [fixed[key] for key in (compiled.positiontup or ())]
-        self.number_at = list(compiled.positiontup or ()).index("number")
-        columns = list(stmt.selected_columns)
-        self.names = [c.key for c in columns]
-        self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        self.query = _CompiledRead(dialect)
         self.uri = path.resolve().as_uri() + "?mode=ro"
         self._local = threading.local()
 
@@ -337,16 +363,8 @@ class _InlineSQLite:
         return conn
 
     def read(self, number: str) -> tuple[dict[str, Any], str | None] | None:
-        params = list(self.params)
-        params[self.number_at] = number
-        row = self._conn().execute(self.sql, params).fetchone()
-        if row is None:
-            return None
-        values = {
-            name: (proc(value) if proc is not None else value)
-            for name, proc, value in zip(self.names, self.processors, row, strict=True)
-        }
-        return {name: values[name] for name in _PUBLIC_COLUMNS}, values["title"]
+        q = self.query
+        return q.row(self._conn().execute(q.sql, q.params_for(number)).fetchone())
 
 
 _inline: weakref.WeakKeyDictionary[Engine, _InlineSQLite | None] = weakref.WeakKeyDictionary()
@@ -366,6 +384,20 @@ def _inline_of(main: Engine) -> _InlineSQLite | None:
     return reader
 
 
+_pg_reads: weakref.WeakKeyDictionary[Any, _CompiledRead] = weakref.WeakKeyDictionary()
+
+
+async def _read_postgres(reader: AsyncEngine, number: str) -> tuple[dict[str, Any], str | None] | None:
+    """The public-record SELECT as one prepared statement on the direct asyncpg pool
+    (apkd.db.direct_pool): one round trip, no SQLAlchemy checkout or transaction."""
+    dialect = reader.sync_engine.dialect
+    query = _pg_reads.get(dialect)
+    if query is None:
+        query = _pg_reads[dialect] = _CompiledRead(dialect)
+    pool = await direct_pool(reader)
+    return query.row(await pool.fetchrow(query.sql, *query.params_for(number)))
+
+
 async def _read_public(factory: SessionFactory, number: str) -> tuple[Any, bool]:
     """Like _guard(factory, lambda s: _public_fields(s, number)), on the light path when it can."""
     reader = _reader_of(factory)
@@ -379,7 +411,9 @@ async def _read_public(factory: SessionFactory, number: str) -> tuple[Any, bool]
             log.info("inline registry read failed (%s: %s); using the engine", type(exc).__name__, exc)
     try:
         async with asyncio.timeout(DB_TIMEOUT_SECONDS):
-            async with reader.connect() as conn:
+            if reader.dialect.driver == "asyncpg":
+                return await _read_postgres(reader, number), True
+            async with pool_gate(reader), reader.connect() as conn:
                 result = await conn.execute(_public_select(), {"number": number})
                 return _public_row(result.first()), True
     except Exception as exc:  # any failure to reach or read the database: fail closed upstream
@@ -476,7 +510,7 @@ def clear_record_cache() -> None:
 
 
 async def rendered_record(
-    factory: SessionFactory, settings: Settings, number: str, now: datetime
+    factory: SessionFactory, settings: Settings, number: str, now: datetime | None = None
 ) -> RenderedRecord | None:
     """The public record of `number` (canonical), rendered; None when the database is out of reach."""
     hit = _records.get(number)
@@ -489,9 +523,7 @@ async def rendered_record(
     if found is None:
         rendered = RenderedRecord(None, b"", "")
     else:
-        from apkd.registry.http import etag_for
-
-        view = _view(found[0], found[1], settings, now)
+        view = _view(found[0], found[1], settings, now or datetime.now(UTC))
         body = json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         rendered = RenderedRecord(view, body, etag_for(body))
     if RECORD_CACHE_SECONDS > 0:

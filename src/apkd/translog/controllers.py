@@ -8,14 +8,15 @@ What never changes is cacheable for long: a proof for given sizes, a full page o
 from __future__ import annotations
 
 import base64
-import hashlib
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings
 from apkd.errors import BadRequest
+from apkd.httpcache import cached
 from apkd.translog import merkle, service
 from apkd.translog.schemas import (
     CheckpointOut,
@@ -52,10 +53,6 @@ class LogController(Controller):
         The same checkpoint is served while the log does not grow (ETag / If-None-Match).
         """
         cp = await service.current_checkpoint(db, settings)
-        tag = f'"{cp.tree_size}-{hashlib.sha256(cp.signature.encode()).hexdigest()[:16]}"'
-        headers = {"ETag": tag, "Cache-Control": CHECKPOINT_CACHE}
-        if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-            return Response(content=None, status_code=304, headers=headers)
         body = CheckpointOut(
             tree_size=cp.tree_size,
             root_hash=cp.root_hash,
@@ -63,7 +60,7 @@ class LogController(Controller):
             signature=cp.signature,
             key_id=cp.key_id,
         )
-        return Response(content=body, headers=headers)
+        return cached(request, msgspec.json.encode(body), cache_control=CHECKPOINT_CACHE)
 
     @get("/key", opt={"public": True})
     async def key(self, db: AsyncSession, settings: Settings) -> Response[dict[str, Any]]:
