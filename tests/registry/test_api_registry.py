@@ -223,3 +223,34 @@ async def test_record_served_again_from_the_worker_cache_is_the_same(client, iss
     assert sorted(first.headers.multi_items()) == sorted(second.headers.multi_items())
     assert first.headers["content-type"] == "application/json"
     assert int(first.headers["content-length"]) == len(first.content)
+
+
+async def test_status_change_in_this_worker_shows_at_once_despite_the_record_cache(
+    client, issue, change_status
+) -> None:
+    cred, _ = await issue()
+    url = f"/api/v1/registry/{cred.number}"
+    assert (await client.get(url)).json()["status"] == "valid"  # now cached in this worker
+    await change_status(cred.number, "suspend")
+    assert (await client.get(url)).json()["status"] == "suspended"
+    await change_status(cred.number, "reinstate")
+    assert (await client.get(url)).json()["status"] == "valid"
+
+
+async def test_status_listeners_hear_commits_not_rollbacks(issue, db) -> None:
+    from apkd.credentials import service as cred_service
+
+    cred, _ = await issue()
+    heard: list[frozenset[str]] = []
+    cred_service.on_status_change(heard.append)
+    try:
+        creds = await cred_service._lock_credentials(db, [cred.id])
+        await cred_service._apply(
+            db, creds, "suspend", "uji", actor="test", actor_id=None, now=cred.valid_from
+        )
+        await db.rollback()
+        assert heard == []
+        await cred_service.suspend(db, cred.number, "Pemeriksaan dugaan pelanggaran", actor="test")
+        assert heard == [frozenset({cred.number})]
+    finally:
+        cred_service._status_listeners.remove(heard.append)

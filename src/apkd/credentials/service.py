@@ -12,11 +12,13 @@ Settings: the app's lifespan calls :func:`configure` with its settings; code out
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -204,6 +206,33 @@ async def _lock_credentials(session: AsyncSession, ids: Sequence[int]) -> list[C
     return list((await session.exec(stmt.execution_options(populate_existing=True))).all())
 
 
+# --- telling this process's caches that a status changed ----------------------------------
+
+StatusListener = Callable[[frozenset[str]], None]
+_CHANGED = "apkd.credentials.changed_numbers"
+_status_listeners: list[StatusListener] = []
+
+
+def on_status_change(listener: StatusListener) -> StatusListener:
+    """Call `listener(numbers)` after a transaction that changed those credentials' status
+    commits (in this process: other workers' caches expire on their own)."""
+    _status_listeners.append(listener)
+    return listener
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_listeners(session: Session) -> None:
+    numbers = session.info.pop(_CHANGED, None)
+    if numbers:
+        for listener in _status_listeners:
+            listener(frozenset(numbers))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
 async def _apply(
     session: AsyncSession,
     creds: Sequence[Credential],
@@ -217,6 +246,7 @@ async def _apply(
     """Change the status of already locked credentials: the rows, their status list bits
     (lists locked, each written once), the history, one log append and one audit event."""
     purpose, bit, event_type, audit_action = _ACTIONS[action]
+    session.sync_session.info.setdefault(_CHANGED, set()).update(c.number for c in creds)
     by_list: dict[int, list[int]] = defaultdict(list)
     for c in creds:
         if purpose == "revocation":

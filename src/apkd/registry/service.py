@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings
+from apkd.credentials import service as credentials_service
 from apkd.credentials.keys import KeyFormatError
 from apkd.credentials.models import Credential, StatusList
 from apkd.credentials.number import NumberError, parse_number
@@ -507,6 +508,13 @@ _records: dict[str, tuple[float, RenderedRecord]] = {}
 
 def clear_record_cache() -> None:
     _records.clear()
+
+
+@credentials_service.on_status_change
+def _forget_changed(numbers: frozenset[str]) -> None:
+    """A revocation, suspension or reinstatement made by this worker shows at once here."""
+    for number in numbers:
+        _records.pop(number, None)
 
 
 async def rendered_record(
