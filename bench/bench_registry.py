@@ -47,11 +47,9 @@ async def seed(db_url: str, settings: Any) -> str:
     """One issued credential (through the real issuing code); returns its number."""
     from apkd.accounts.schemas import UserCreate
     from apkd.accounts.service import create_user
-    from apkd.banks.models import Scheme
     from apkd.credentials.issuing import issue_for_results
     from apkd.db import create_engine, session_factory
-    from apkd.exams.models import Attempt, ExamSession, Registration
-    from apkd.grading.models import Result
+    from apkd.testing import passed_results, sample_scheme
 
     engine = create_engine(db_url)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -71,67 +69,9 @@ async def seed(db_url: str, settings: Any) -> str:
                 ),
                 actor="bench",
             )
-            scheme = Scheme(
-                code="BPG",
-                version="2026.1",
-                title="Bendahara Pengeluaran",
-                position="Bendahara Pengeluaran SKPD",
-                duration_minutes=90,
-                validity_months=36,
-                pass_score=70.0,
-                content_hash="0" * 64,
-            )
-            s.add(scheme)
-            await s.flush()
-            exam = ExamSession(
-                scheme_id=scheme.id,
-                title="Bench",
-                venue="Kalabahi",
-                starts_at=now,
-                ends_at=now + timedelta(hours=2),
-            )
-            s.add(exam)
-            await s.flush()
-            reg = Registration(session_id=exam.id, user_id=user.id, status="admitted")
-            s.add(reg)
-            await s.flush()
-            form = {
-                "scheme": {
-                    "code": "BPG",
-                    "version": "2026.1",
-                    "title": "Bendahara Pengeluaran",
-                    "position": "Bendahara Pengeluaran SKPD",
-                    "pass_score": 70.0,
-                    "validity_months": 36,
-                    "units": [],
-                },
-                "items": [],
-            }
-            attempt = Attempt(
-                registration_id=reg.id,
-                session_id=exam.id,
-                user_id=user.id,
-                status="submitted",
-                seed=1,
-                form=form,
-                started_at=now,
-                duration_seconds=5400,
-                deadline=now + timedelta(minutes=90),
-                bound_sid="bench",
-            )
-            s.add(attempt)
-            await s.flush()
-            result = Result(
-                attempt_id=attempt.id,
-                session_id=exam.id,
-                user_id=user.id,
-                score=90,
-                passed=True,
-                outcome="kompeten",
-            )
-            s.add(result)
-            await s.flush()
-            batch = await issue_for_results(s, [result.id], settings=settings, actor=None, now=now)
+            scheme = await sample_scheme(s)
+            outcomes = await passed_results(s, scheme, [user.id], now=now, score=90)
+            batch = await issue_for_results(s, outcomes.result_ids, settings=settings, actor=None, now=now)
             await s.commit()
             return batch.numbers[0]
     finally:

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apkd.banks.bankfile import parse_bank
-from apkd.banks.models import Scheme, SchemeUnit
+from apkd.banks.models import Scheme
 from apkd.banks.service import import_bank
 from apkd.db import session_factory, utcnow
-from apkd.exams.models import Attempt, ExamSession, Registration
-from apkd.grading.models import Result
+from apkd.testing import passed_results
 
 BANK_YAML = """\
 scheme:
@@ -99,94 +97,24 @@ class Factory:
     ) -> Seeded:
         """An exam session of scheme `code`, each user with a submitted attempt and a result."""
         scheme_id = await self.scheme(code)
-        now = utcnow()
         async with session_factory(self.engine)() as s:
-            from sqlmodel import col, select
-
             scheme = await s.get(Scheme, scheme_id)
             assert scheme is not None
-            units = (
-                await s.exec(
-                    select(SchemeUnit)
-                    .where(SchemeUnit.scheme_id == scheme_id)
-                    .order_by(col(SchemeUnit.ordinal))
-                )
-            ).all()
-            form = {
-                "assembly_version": 1,
-                "scheme": {
-                    "id": scheme_id,
-                    "code": scheme.code,
-                    "version": scheme.version,
-                    "title": scheme.title,
-                    "position": scheme.position,
-                    "pass_score": scheme.pass_score,
-                    "duration_minutes": scheme.duration_minutes,
-                    "validity_months": scheme.validity_months,
-                    "units": [
-                        {
-                            "code": u.code,
-                            "title": u.title,
-                            "items_per_form": u.items_per_form,
-                            "min_score": u.min_score,
-                        }
-                        for u in units
-                    ],
-                },
-                "items": [],
-            }
-            exam = ExamSession(
-                scheme_id=scheme_id,
+            out = await passed_results(
+                s,
+                scheme,
+                [u.id for u in users],
+                now=utcnow(),
+                score=score,
+                passed=passed,
                 title=f"Uji {code}",
-                venue="BKAD Kabupaten Alor, Kalabahi",
-                starts_at=now - timedelta(hours=3),
-                ends_at=now - timedelta(hours=1),
-                results_published_at=now,
+                published=True,
             )
-            s.add(exam)
-            await s.flush()
-            assert exam.id is not None
-            regs = [Registration(session_id=exam.id, user_id=u.id, status="admitted") for u in users]
-            s.add_all(regs)
-            await s.flush()
-            attempts = [
-                Attempt(
-                    registration_id=r.id,
-                    session_id=exam.id,
-                    user_id=r.user_id,
-                    status="submitted",
-                    seed=1000 + i,
-                    form=form,
-                    started_at=now - timedelta(hours=3),
-                    duration_seconds=5400,
-                    deadline=now - timedelta(hours=1, minutes=30),
-                    submitted_at=now - timedelta(hours=2),
-                    closed_at=now - timedelta(hours=2),
-                    bound_sid=f"sid-{i}",
-                )
-                for i, r in enumerate(regs)
-            ]
-            s.add_all(attempts)
-            await s.flush()
-            results = [
-                Result(
-                    attempt_id=a.id,
-                    session_id=exam.id,
-                    user_id=a.user_id,
-                    score=score,
-                    passed=passed,
-                    outcome="kompeten" if passed else "belum_kompeten",
-                    units=[{"code": u.code, "score": score, "passed": passed} for u in units],
-                    items=[],
-                )
-                for a in attempts
-            ]
-            s.add_all(results)
             await s.commit()
             return Seeded(
-                session_id=exam.id,
-                result_ids=[r.id for r in results if r.id is not None],
-                attempt_ids=[a.id for a in attempts if a.id is not None],
+                session_id=out.session.id or 0,
+                result_ids=out.result_ids,
+                attempt_ids=[a.id for a in out.attempts if a.id is not None],
                 user_ids=[u.id for u in users],
             )
 

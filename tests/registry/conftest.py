@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,11 +36,9 @@ def _fresh_keyring() -> Iterator[None]:
 @pytest.fixture
 def issue(settings: Any, clean: AsyncEngine, make_user: Any) -> Any:
     """issue(**fields) -> (Credential, User with .nip): one credential, committed."""
-    from apkd.banks.models import Scheme
     from apkd.credentials.issuing import issue_for_results
     from apkd.credentials.models import Credential
-    from apkd.exams.models import Attempt, ExamSession, Registration
-    from apkd.grading.models import Result
+    from apkd.testing import passed_results, sample_scheme
 
     async def factory(
         *,
@@ -61,73 +59,9 @@ def issue(settings: Any, clean: AsyncEngine, make_user: Any) -> Any:
         )
         now = (issued_at or datetime.now(UTC)).replace(microsecond=0)
         async with session_factory(clean)() as s:
-            scheme = (await s.exec(select(Scheme).where(Scheme.code == "BPG"))).first()
-            if scheme is None:
-                scheme = Scheme(
-                    code="BPG",
-                    version="2026.1",
-                    title="Bendahara Pengeluaran",
-                    position="Bendahara Pengeluaran SKPD",
-                    duration_minutes=90,
-                    validity_months=validity_months,
-                    pass_score=70.0,
-                    content_hash="0" * 64,
-                )
-                s.add(scheme)
-                await s.flush()
-            exam = ExamSession(
-                scheme_id=scheme.id,
-                title="Uji kompetensi",
-                venue="Kalabahi",
-                starts_at=now - timedelta(hours=3),
-                ends_at=now - timedelta(hours=1),
-            )
-            s.add(exam)
-            await s.flush()
-            reg = Registration(session_id=exam.id, user_id=user.id, status="admitted")
-            s.add(reg)
-            await s.flush()
-            form = {
-                "assembly_version": 1,
-                "scheme": {
-                    "id": scheme.id,
-                    "code": "BPG",
-                    "version": "2026.1",
-                    "title": "Bendahara Pengeluaran",
-                    "position": "Bendahara Pengeluaran SKPD",
-                    "pass_score": 70.0,
-                    "duration_minutes": 90,
-                    "validity_months": validity_months,
-                    "units": [{"code": "BPG.A", "title": "Regulasi", "items_per_form": 4, "min_score": 60.0}],
-                },
-                "items": [],
-            }
-            attempt = Attempt(
-                registration_id=reg.id,
-                session_id=exam.id,
-                user_id=user.id,
-                status="submitted",
-                seed=1,
-                form=form,
-                started_at=now - timedelta(hours=3),
-                duration_seconds=5400,
-                deadline=now - timedelta(hours=1, minutes=30),
-                submitted_at=now - timedelta(hours=2),
-                bound_sid="test",
-            )
-            s.add(attempt)
-            await s.flush()
-            result = Result(
-                attempt_id=attempt.id,
-                session_id=exam.id,
-                user_id=user.id,
-                score=86.5,
-                passed=True,
-                outcome="kompeten",
-            )
-            s.add(result)
-            await s.flush()
-            batch = await issue_for_results(s, [result.id], settings=settings, actor=None, now=now)
+            scheme = await sample_scheme(s, validity_months=validity_months)
+            outcomes = await passed_results(s, scheme, [user.id], now=now, score=86.5)
+            batch = await issue_for_results(s, outcomes.result_ids, settings=settings, actor=None, now=now)
             await s.commit()
             cred = (await s.exec(select(Credential).where(Credential.number == batch.numbers[0]))).one()
         return cred, user
