@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -83,6 +84,20 @@ def _answer_json(answer: object) -> object:
     return answer
 
 
+def _latest_versions() -> Any:
+    """Subquery: each item's latest version number (`item_id`, `v`)."""
+    return (
+        select(ItemVersion.item_id, func.max(ItemVersion.version).label("v"))
+        .group_by(col(ItemVersion.item_id))
+        .subquery()
+    )
+
+
+def _is_latest(latest: Any) -> Any:
+    """Join condition: this ItemVersion row is its item's latest (see `_latest_versions`)."""
+    return (col(ItemVersion.item_id) == latest.c.item_id) & (col(ItemVersion.version) == latest.c.v)
+
+
 async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | None) -> SchemeImport:
     spec = bank.scheme
     report = SchemeImport(code=spec.code)
@@ -140,19 +155,12 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
             await session.delete(row)
 
     # Existing items with their latest version, in one query.
-    latest = (
-        select(ItemVersion.item_id, func.max(ItemVersion.version).label("v"))
-        .group_by(col(ItemVersion.item_id))
-        .subquery()
-    )
+    latest = _latest_versions()
     rows = (
         await session.exec(
             select(Item, ItemVersion)
             .join(latest, col(Item.id) == latest.c.item_id)
-            .join(
-                ItemVersion,
-                (col(ItemVersion.item_id) == latest.c.item_id) & (col(ItemVersion.version) == latest.c.v),
-            )
+            .join(ItemVersion, _is_latest(latest))
             .where(Item.scheme_id == scheme.id)
         )
     ).all()
@@ -245,18 +253,11 @@ async def list_schemes(session: AsyncSession) -> list[tuple[Scheme, list[SchemeU
 
 async def current_pool(session: AsyncSession, scheme_id: int) -> list[ItemVersion]:
     """The latest version of every active item of a scheme: what new forms are drawn from."""
-    latest = (
-        select(ItemVersion.item_id, func.max(ItemVersion.version).label("v"))
-        .group_by(col(ItemVersion.item_id))
-        .subquery()
-    )
+    latest = _latest_versions()
     rows = (
         await session.exec(
             select(ItemVersion)
-            .join(
-                latest,
-                (col(ItemVersion.item_id) == latest.c.item_id) & (col(ItemVersion.version) == latest.c.v),
-            )
+            .join(latest, _is_latest(latest))
             .join(Item, col(Item.id) == col(ItemVersion.item_id))
             .where(Item.scheme_id == scheme_id, col(Item.retired_at).is_(None))
         )
