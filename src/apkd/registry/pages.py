@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from apkd.registry.policy import Verdict
-from apkd.timefmt import format_date_id, format_datetime_id
+from apkd.templating import DEFAULT_TZ, render
+from apkd.timefmt import format_datetime_id
 
 __all__ = ["CHECK_LABELS", "STATUS_DISPLAY", "render"]
 
-PAGE_TZ = "Asia/Makassar"
+PAGE_TZ = DEFAULT_TZ
 
 # status -> (headline, css class, one-line explanation)
 STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
@@ -44,39 +42,6 @@ CHECK_LABELS: dict[str, str] = {
     "registry_record": "Catatan registri",
     "in_log": "Log transparansi",
 }
-
-
-def _date(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return format_date_id(value.astimezone(_zone()))
-    return "-"
-
-
-def _zone() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(PAGE_TZ)
-
-
-@lru_cache(maxsize=1)
-def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("apkd.web", "templates"),
-        autoescape=select_autoescape(["html", "xml"], default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["tanggal"] = _date
-    return env
-
-
-def render(template: str, **context: Any) -> str:
-    return _env().get_template(template).render(**context)
 
 
 def verify_page(

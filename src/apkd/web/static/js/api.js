@@ -1,0 +1,157 @@
+// The JSON API client of the exam-room pages. The access token lives in this tab only
+// (memory + sessionStorage, so a reload keeps the same login and the exam stays bound to it);
+// it is never put in a cookie or a URL, and it is sent as `Authorization: Bearer`.
+
+const TIMEOUT_MS = 15000;
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const detail = (body && body.detail) || `Server menjawab ${status}.`;
+    super(detail);
+    this.status = status;
+    this.code = (body && body.code) || `http_${status}`;
+    this.detail = detail;
+    this.body = body || {};
+  }
+
+  // Worth trying again later: the server or the way to it had a problem, not the request.
+  get retryable() {
+    return this.status >= 500 || this.status === 429 || this.status === 408 || this.code === 'save_failed';
+  }
+}
+
+export class NetworkError extends Error {
+  constructor(cause) {
+    super('Tidak dapat menghubungi server. Periksa jaringan.');
+    this.cause = cause;
+    this.retryable = true;
+  }
+}
+
+export class Client {
+  constructor(scope) {
+    this.key = `apkd.${scope}.login`;
+    this.login = null;
+    this.onUnauthorized = () => {};
+    this.refreshTimer = null;
+    try {
+      const saved = sessionStorage.getItem(this.key);
+      if (saved) this.login = JSON.parse(saved);
+    } catch (_err) {
+      this.login = null;
+    }
+  }
+
+  get loggedIn() {
+    return Boolean(this.login && this.login.access_token);
+  }
+
+  get username() {
+    return this.login ? this.login.username : '';
+  }
+
+  get role() {
+    return this.login ? this.login.role : '';
+  }
+
+  _store(token, username) {
+    this.login = {
+      access_token: token.access_token,
+      role: token.role,
+      expires_in: token.expires_in,
+      username,
+    };
+    try {
+      sessionStorage.setItem(this.key, JSON.stringify(this.login));
+    } catch (_err) {
+      // private mode without storage: the token stays in memory only
+    }
+    this._scheduleRefresh(token.expires_in);
+  }
+
+  _scheduleRefresh(expiresIn) {
+    clearTimeout(this.refreshTimer);
+    const seconds = Math.max(30, Math.min(Number(expiresIn) || 900, 86400) * 0.75);
+    this.refreshTimer = setTimeout(() => this.refresh().catch(() => {}), seconds * 1000);
+  }
+
+  clear() {
+    clearTimeout(this.refreshTimer);
+    this.login = null;
+    try {
+      sessionStorage.removeItem(this.key);
+    } catch (_err) {
+      // nothing stored
+    }
+  }
+
+  async signIn(username, password) {
+    const token = await this.request('POST', '/api/v1/auth/login', {username, password}, {auth: false});
+    this._store(token, username);
+    return token;
+  }
+
+  // A fresh token for the same login (the exam stays bound to it).
+  async refresh() {
+    if (!this.loggedIn) return null;
+    const token = await this.request('POST', '/api/v1/auth/refresh');
+    this._store(token, this.username);
+    return token;
+  }
+
+  async request(method, path, body, {auth = true, timeout = TIMEOUT_MS} = {}) {
+    const headers = {Accept: 'application/json'};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (auth && this.loggedIn) headers.Authorization = `Bearer ${this.login.access_token}`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeout);
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'omit',
+        cache: 'no-store',
+        signal: controller.signal,
+      });
+    } catch (err) {
+      throw new NetworkError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    let data = null;
+    const text = await response.text().catch(() => '');
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (_err) {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      const error = new ApiError(response.status, data);
+      if (response.status === 401 && auth) this.onUnauthorized(error);
+      throw error;
+    }
+    return data;
+  }
+
+  get(path) {
+    return this.request('GET', path);
+  }
+
+  post(path, body) {
+    return this.request('POST', path, body === undefined ? {} : body);
+  }
+
+  put(path, body) {
+    return this.request('PUT', path, body);
+  }
+}
+
+export function describeError(err) {
+  if (err instanceof NetworkError) return err.message;
+  if (err instanceof ApiError) return err.detail;
+  return 'Terjadi kesalahan pada halaman. Muat ulang halaman ini.';
+}

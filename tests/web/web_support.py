@@ -1,0 +1,69 @@
+"""What the exam-room scripts read from the API (kept next to the tests that pin it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CANDIDATE_PASSWORD = "peserta-2026"
+PROCTOR = ("pengawas", "pengawas-2026")
+
+
+@dataclass
+class Demo:
+    session_id: int
+
+
+# fields read by pengawas.js
+SESSION_FIELDS = {
+    "id",
+    "title",
+    "scheme_code",
+    "scheme_title",
+    "venue",
+    "timezone",
+    "starts_at_text",
+    "ends_at_text",
+    "registered",
+}
+ROSTER_FIELDS = {
+    "registration_id",
+    "username",
+    "full_name",
+    "nip",
+    "status",
+    "attempt_id",
+    "remaining_seconds",
+    "last_saved_at",
+    "current_position",
+}
+MINUTES_INCIDENT_FIELDS = {
+    "created_at_text",
+    "category",
+    "username",
+    "item_position",
+    "description",
+    "reported_by",
+}
+MINUTES_ACTION_FIELDS = {"created_at_text", "action", "username", "minutes", "reason", "actor"}
+# fields read by ujian.js
+CANDIDATE_FIELDS = {
+    "id",
+    "session_id",
+    "status",
+    "scheme_code",
+    "remaining_seconds",
+    "current_position",
+    "items",
+}
+ITEM_FIELDS = {"position", "type", "stem", "options", "response", "unit", "flagged"}
+
+
+def answer_for(item: dict[str, Any], *, second: bool = False) -> object:
+    """A response of the shape the page sends for this item."""
+    options = [o["id"] for o in item["options"]]
+    if item["type"] == "single":
+        return options[1 if second else 0]
+    if item["type"] == "multiple":
+        return options[:3] if second else options[:2]
+    return "2500000" if second else "1500000"
