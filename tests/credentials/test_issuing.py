@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
+import pytest
 from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from apkd.config import load_settings
+from apkd.credentials import issuing, service
 from apkd.credentials import keys as keylib
-from apkd.credentials import service
 from apkd.credentials.issuing import CredentialTemplate, _finish_document
 from apkd.credentials.jws import verify_compact
 from apkd.credentials.models import Credential, CredentialEvent, CredentialSerial, StatusList
@@ -33,6 +37,7 @@ from apkd.credentials.vc import (
 )
 from apkd.db import session_factory
 from apkd.grading import effects
+from apkd.translog import service as translog
 
 _QR_KEY = keylib.generate_key()
 
@@ -359,3 +364,56 @@ async def test_a_full_status_list_is_continued_in_a_new_one(factory, db) -> None
     others = [c for c in creds if c.revocation_list_id != old_rev]
     assert len(others) == 2 and len({c.revocation_list_id for c in others}) == 1
     assert lists[others[0].revocation_list_id].allocated_count == 2
+
+
+async def test_rows_stored_block_by_block_match_their_history_and_log_leaves(
+    factory, db, monkeypatch
+) -> None:
+    """Small blocks (on PostgreSQL each is sent while the next is signed): every credential is
+    stored once, with its "issued" history row and exactly one log leaf of its own vc+jwt."""
+    monkeypatch.setattr(issuing, "_WRITE_BLOCK", 3)
+    users = [await factory.candidate(full_name=f"Peserta Blok {i}") for i in range(10)]
+    seeded = await factory.passed_session(users)
+    assert await effects.current().issue(db, seeded.result_ids, actor="admin") == 10
+    await db.commit()
+
+    creds = await all_credentials(db)
+    assert [c.serial for c in creds] == list(range(1, 11))
+    assert sorted(c.attempt_id for c in creds) == sorted(seeded.attempt_ids)
+    events = (await db.exec(select(CredentialEvent))).all()
+    assert sorted(e.credential_id for e in events) == sorted(c.id for c in creds)
+    for c in creds:
+        entries = await translog.find_entries(db, c.number)
+        assert [e["vc_sha256"] for _, e in entries] == [hashlib.sha256(c.vc_jwt.encode()).hexdigest()]
+        assert c.vc_sha256 == entries[0][1]["vc_sha256"]
+
+
+async def test_a_failure_while_signing_writes_nothing_and_leaves_the_session_usable(
+    factory, db, monkeypatch
+) -> None:
+    """An error after some blocks went out: the caller rolls back (no statement is left in
+    flight on the connection), nothing was issued, and issuing again works."""
+    monkeypatch.setattr(issuing, "_WRITE_BLOCK", 2)
+    users = [await factory.candidate() for _ in range(7)]
+    seeded = await factory.passed_session(users)
+    real = issuing.sign_compact
+    calls = itertools.count()
+
+    def failing(*args: Any, **kwargs: Any) -> str:
+        if next(calls) == 9:  # the 5th credential: two blocks are already sent
+            raise RuntimeError("the signing device went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(issuing, "sign_compact", failing)
+    with pytest.raises(RuntimeError, match="signing device"):
+        await effects.current().issue(db, seeded.result_ids, actor="admin")
+    await db.rollback()
+    assert await all_credentials(db) == []
+    size_before = await translog.tree_size(db)
+
+    monkeypatch.setattr(issuing, "sign_compact", real)
+    assert await effects.current().issue(db, seeded.result_ids, actor="admin") == 7
+    await db.commit()
+    creds = await all_credentials(db)
+    assert [c.serial for c in creds] == list(range(1, 8))
+    assert await translog.tree_size(db) == size_before + 7

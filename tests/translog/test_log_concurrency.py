@@ -75,3 +75,44 @@ async def test_concurrent_appends_from_several_engines_never_fork_the_tree(clean
         assert nodes == sum(total >> level for level in range(total.bit_length()))
         keys = (await s.execute(text("SELECT count(*) FROM signing_key WHERE purpose = 'log'"))).scalar_one()
         assert keys == 1
+
+
+async def test_concurrent_large_batches_never_fork_the_tree(clean, db_url) -> None:
+    """Batches of hundreds of leaves (a published session) from several engines at once: every
+    batch lands as one contiguous run, and the stored tree is the RFC 9162 tree of the log."""
+    workers, rng = 4, random.Random(9162)
+    plans = [[rng.randint(50, 400) for _ in range(3)] for _ in range(workers)]
+    engines = [create_engine(db_url, pool_size=2) for _ in range(workers)]
+
+    async def worker(w: int) -> list[list[int]]:
+        runs: list[list[int]] = []
+        counter = 0
+        async with session_factory(engines[w])() as session:
+            for size in plans[w]:
+                indexes = await service.append(session, [ev(w, counter + k) for k in range(size)])
+                counter += size
+                await asyncio.sleep(0.002 * rng.random())
+                await session.commit()
+                runs.append(indexes)
+        return runs
+
+    try:
+        results = await asyncio.gather(*(worker(w) for w in range(workers)))
+    finally:
+        for eng in engines:
+            await eng.dispose()
+
+    total = sum(sum(p) for p in plans)
+    runs = sorted((run for r in results for run in r), key=lambda run: run[0])
+    assert [i for run in runs for i in run] == list(range(total))  # contiguous, disjoint, no gap
+    for run in runs:
+        assert run == list(range(run[0], run[0] + len(run)))
+    async with session_factory(clean)() as s:
+        leaves = [
+            bytes(r[0]) for r in (await s.execute(text("SELECT entry FROM log_entry ORDER BY idx"))).all()
+        ]
+        assert len(leaves) == total
+        for size in sorted({total, *(run[-1] + 1 for run in runs)}):
+            assert await service.root_at(s, size) == ref_mth(leaves[:size])
+        nodes = (await s.execute(text("SELECT count(*) FROM log_node"))).scalar_one()
+        assert nodes == sum(total >> level for level in range(total.bit_length()))

@@ -162,3 +162,53 @@ async def test_append_belongs_to_the_callers_transaction(db) -> None:
     assert await service.append(db, [ev(3)]) == [0]
     await db.commit()
     assert [json.loads(leaf)["number"] for leaf in await all_leaves(db)] == [ev(3)["number"]]
+
+
+async def test_one_batch_stores_the_same_nodes_and_proofs_as_one_by_one_appends(db) -> None:
+    """A large batch that starts mid-tree (after 13 leaves) against the same events appended
+    one by one through merkle.nodes_completed_by_append: the same log_node rows, and proofs
+    from the stored tree verify with the independent verifier."""
+    await service.append(db, [ev(i) for i in range(13)])
+    await db.commit()
+    assert await service.append(db, [ev(i) for i in range(13, 13 + 600)]) == list(range(13, 613))
+    await db.commit()
+
+    leaves = await all_leaves(db)
+    assert leaves == [service.canonical_bytes(ev(i)) for i in range(613)]
+    expected: dict[tuple[int, int], bytes] = {}
+    for i, leaf in enumerate(leaves):
+        expected.update(
+            ((lv, ix), h)
+            for lv, ix, h in merkle.nodes_completed_by_append(
+                i, merkle.leaf_hash(leaf), lambda lv, ix: expected[(lv, ix)]
+            )
+        )
+    rows = (await db.execute(text("SELECT level, idx, hash FROM log_node"))).all()
+    assert {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows} == expected
+    assert len(rows) == len(expected)
+    for size in (14, 64, 100, 613):
+        root = ref_mth(leaves[:size])
+        assert await service.root_at(db, size) == root
+        for index in {0, 12, 13, size // 2, size - 1}:
+            path = await service.inclusion_proof(db, index, size)
+            assert indep_verify_inclusion(index, size, merkle.leaf_hash(leaves[index]), path, root)
+        for first in {1, 13, size}:
+            path = await service.consistency_proof(db, first, size)
+            assert indep_verify_consistency(first, size, ref_mth(leaves[:first]), root, path)
+
+
+def test_batch_validation_checks_every_event() -> None:
+    """validate_events parses a shared time text once, but still refuses any bad event."""
+    good = [ev(1), ev(2), ev(3, "revoked", reason_code="fraud")]
+    assert service.validate_events(good) == [service.validate_event(e) for e in good]
+    for bad in (
+        {**ev(4), "time": "2026-03-01T02:00:00"},  # no offset
+        {**ev(4), "time": "yesterday"},
+        {**ev(4), "nip": "198503122010101001"},
+        {**ev(4), "number": "198503122010101001"},
+        {**ev(4), "vc_sha256": "XYZ"},
+        {**ev(4), "type": "deleted"},
+        {**ev(4), "kid": 7},
+    ):
+        with pytest.raises(ValueError):
+            service.validate_events([*good, bad])

@@ -563,3 +563,43 @@ def test_checkpoint_message_rejects_non_standard_root_encodings(bad_root: str) -
 def test_public_names_exist() -> None:
     for name in merkle.__all__:
         assert hasattr(merkle, name)
+
+
+@pytest.mark.parametrize(
+    ("start", "count"), [(0, 1), (0, 1000), (1, 1), (5, 300), (255, 2), (1023, 1025), (4097, 999)]
+)
+def test_a_batch_completes_exactly_the_nodes_of_one_by_one_appends(start: int, count: int) -> None:
+    """The level-by-level batch computation against appending leaf by leaf: the same nodes
+    and hashes, and each stored node it needs is read exactly once."""
+    entries = [f"leaf {i}".encode() for i in range(start + count)]
+    store: dict[Key, bytes] = {}
+    for i, e in enumerate(entries[:start]):
+        store.update(
+            ((lv, ix), h)
+            for lv, ix, h in nodes_completed_by_append(i, leaf_hash(e), lambda lv, ix: store[(lv, ix)])
+        )
+    one_by_one = dict(store)
+    for i, e in enumerate(entries[start:], start=start):
+        one_by_one.update(
+            ((lv, ix), h)
+            for lv, ix, h in nodes_completed_by_append(i, leaf_hash(e), lambda lv, ix: one_by_one[(lv, ix)])
+        )
+    reads: list[Key] = []
+
+    def get(level: int, idx: int) -> bytes:
+        reads.append((level, idx))
+        return store[(level, idx)]
+
+    completed = nodes_completed_by_batch(start, [leaf_hash(e) for e in entries[start:]], get)
+    keys = [(lv, ix) for lv, ix, _ in completed]
+    assert len(keys) == len(set(keys))  # no node twice
+    assert not set(keys) & set(store)  # no stored node rewritten
+    assert {**store, **{(lv, ix): h for lv, ix, h in completed}} == one_by_one
+    assert len(reads) == len(set(reads))  # each stored node read once
+    assert sorted(reads) == sorted(batch_dependencies(start, count))
+    assert root_hash(start + count, one_by_one) == ref_mth(entries)
+
+
+def test_a_batch_refuses_a_leaf_that_is_not_a_hash() -> None:
+    with pytest.raises(MerkleError):
+        nodes_completed_by_batch(3, [leaf_hash(b"a"), b"short"], lambda lv, ix: b"")

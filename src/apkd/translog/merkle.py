@@ -283,22 +283,29 @@ def nodes_completed_by_batch(
 ) -> list[tuple[int, int, bytes]]:
     """All nodes completed by appending ``leaves`` (leaf hashes) at indexes start, start+1, ...
 
-    Nodes completed inside the batch are answered from the batch itself; ``get_node`` is
-    asked only for nodes stored before the batch (exactly batch_dependencies(start, len)).
-    Order: per leaf, as nodes_completed_by_append.
+    Computed level by level, once for the whole batch: the new nodes of a level are a run of
+    consecutive indexes ``lo, lo+1, ...``; their parents are the next level's run, starting at
+    ``lo >> 1``, and only a run that starts on a right child (odd ``lo``) needs a node stored
+    before the batch, its left sibling. So ``get_node`` is asked exactly for
+    batch_dependencies(start, len(leaves)), once each, and a batch of n leaves costs about 2n
+    hashes however it is split. Order: bottom-up, each level left to right.
     """
     _check_int("start", start)
-    fresh: dict[NodeKey, bytes] = {}
-
-    def lookup(level: int, idx: int) -> bytes:
-        found = fresh.get((level, idx))
-        return found if found is not None else get_node(level, idx)
-
+    for leaf in leaves:
+        if len(leaf) != HASH_SIZE:
+            raise MerkleError(f"a leaf hash must be {HASH_SIZE} bytes")
     out: list[tuple[int, int, bytes]] = []
-    for offset, leaf in enumerate(leaves):
-        for level, idx, digest in nodes_completed_by_append(start + offset, leaf, lookup):
-            fresh[(level, idx)] = digest
-            out.append((level, idx, digest))
+    level, lo, run = 0, start, list(leaves)
+    while run:
+        out.extend((level, lo + i, digest) for i, digest in enumerate(run))
+        parents: list[bytes] = []
+        i = 0
+        if lo & 1:  # the run starts on a right child: its left sibling is an older node
+            parents.append(node_hash(get_node(level, lo - 1), run[0]))
+            i = 1
+        for j in range(i, len(run) - 1, 2):
+            parents.append(node_hash(run[j], run[j + 1]))
+        level, lo, run = level + 1, lo >> 1, parents
     return out
 
 
