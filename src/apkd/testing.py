@@ -88,15 +88,7 @@ async def passed_results(
             "pass_score": scheme.pass_score,
             "duration_minutes": scheme.duration_minutes,
             "validity_months": scheme.validity_months,
-            "units": [
-                {
-                    "code": u.code,
-                    "title": u.title,
-                    "items_per_form": u.items_per_form,
-                    "min_score": u.min_score,
-                }
-                for u in units
-            ],
+            "units": [u.snapshot() for u in units],
         },
         "items": [],
     }

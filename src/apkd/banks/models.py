@@ -36,6 +36,15 @@ class SchemeUnit(SQLModel, table=True):
     min_score: float | None = None
     ordinal: int = 0
 
+    def snapshot(self) -> dict[str, Any]:
+        """The unit as frozen into an attempt's form (``form["scheme"]["units"]``)."""
+        return {
+            "code": self.code,
+            "title": self.title,
+            "items_per_form": self.items_per_form,
+            "min_score": self.min_score,
+        }
+
 
 class Item(SQLModel, table=True):
     __tablename__ = "item"

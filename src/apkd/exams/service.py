@@ -571,10 +571,7 @@ async def _blueprint(db: AsyncSession, scheme_id: int, key: tuple[str, str]) -> 
     rows = await current_pool(db, scheme_id)
     bp = _Blueprint(
         key=key,
-        units=[
-            {"code": u.code, "title": u.title, "items_per_form": u.items_per_form, "min_score": u.min_score}
-            for u in units
-        ],
+        units=[u.snapshot() for u in units],
         pool=[
             PoolItem(
                 ref=iv.id or 0,
