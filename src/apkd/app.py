@@ -53,8 +53,17 @@ async def healthz(state: State) -> Response[dict[str, str]]:
 
 
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
+    """The request is the unit of work: commit once the handler has succeeded (its response is
+    built but not yet sent), roll back when it raised. Services flush; they do not commit
+    (the few exceptions are listed in docs/decisions)."""
     async with state.session_factory() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
