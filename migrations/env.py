@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from apkd.config import get_settings
-from apkd.db import create_engine, metadata
+from apkd.db import create_engine
+from apkd.tables import metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import apkd.db
+import apkd.dbtypes
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

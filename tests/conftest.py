@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings, load_settings
-from apkd.db import create_engine, metadata, session_factory
+from apkd.db import create_engine, session_factory
+from apkd.tables import metadata
 
 DB_FIXTURES = {"engine", "db", "client", "app", "db_url", "make_user", "login"}
 TEST_SECRET = "test-secret-" + "x" * 40

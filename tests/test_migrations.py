@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from apkd.db import metadata
 from apkd.migrate import alembic_config
+from apkd.tables import metadata
 
 
 async def test_models_match_migrations(engine) -> None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import apkd.db
+import apkd.dbtypes
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("jabatan", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("region_code", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
         sa.UniqueConstraint("nip", name=op.f("uq_app_user_nip")),
     )
@@ -44,7 +44,7 @@ def upgrade() -> None:
     op.create_table(
         "login_throttle",
         sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("window_start", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("window_start", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("username", name=op.f("pk_login_throttle")),
     )
@@ -52,7 +52,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("subject_type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -76,7 +76,7 @@ def upgrade() -> None:
         sa.Column("validity_months", sa.Integer(), nullable=False),
         sa.Column("pass_score", sa.Float(), nullable=False),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("updated_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheme")),
     )
     with op.batch_alter_table("scheme", schema=None) as batch_op:
@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("scheme_id", sa.Integer(), nullable=False),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("retired_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("retired_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["scheme_id"], ["scheme.id"], name=op.f("fk_item_scheme_id_scheme")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item")),
         sa.UniqueConstraint("scheme_id", "external_id", name=op.f("uq_item_scheme_id_external_id")),
@@ -125,7 +125,7 @@ def upgrade() -> None:
         sa.Column("tolerance", sa.Float(), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["item_id"], ["item.id"], name=op.f("fk_item_version_item_id_item")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item_version")),
         sa.UniqueConstraint("item_id", "version", name=op.f("uq_item_version_item_id_version")),

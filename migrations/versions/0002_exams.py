@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import apkd.db
+import apkd.dbtypes
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -28,12 +28,12 @@ def upgrade() -> None:
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("venue", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("starts_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.Column("capacity", sa.Integer(), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("results_published_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("results_published_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by"], ["app_user.id"], name=op.f("fk_exam_session_created_by_app_user")
         ),
@@ -64,8 +64,8 @@ def upgrade() -> None:
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("registered_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("admitted_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("registered_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("admitted_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("admitted_by", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["admitted_by"], ["app_user.id"], name=op.f("fk_registration_admitted_by_app_user")
@@ -90,17 +90,17 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("seed", sa.BigInteger(), nullable=False),
         sa.Column("form", sa.JSON(), nullable=False),
-        sa.Column("started_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.Column("duration_seconds", sa.Integer(), nullable=False),
         sa.Column("extension_seconds", sa.Integer(), nullable=False),
         sa.Column("paused_seconds", sa.Integer(), nullable=False),
-        sa.Column("paused_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("deadline", apkd.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("submitted_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paused_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deadline", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("close_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("bound_sid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("last_saved_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_saved_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("current_position", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["registration_id"], ["registration.id"], name=op.f("fk_attempt_registration_id_registration")
@@ -124,7 +124,7 @@ def upgrade() -> None:
         sa.Column("response", sa.JSON(), nullable=True),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("flagged", sa.Boolean(), nullable=False),
-        sa.Column("saved_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("saved_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["attempt_id"], ["attempt.id"], name=op.f("fk_response_attempt_id_attempt")),
         sa.PrimaryKeyConstraint("attempt_id", "position", name=op.f("pk_response")),
     )
@@ -139,7 +139,7 @@ def upgrade() -> None:
         sa.Column("response", sa.JSON(), nullable=True),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("sid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("saved_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("saved_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["attempt_id"], ["attempt.id"], name=op.f("fk_response_history_attempt_id_attempt")
         ),
@@ -157,7 +157,7 @@ def upgrade() -> None:
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("item_position", sa.Integer(), nullable=True),
         sa.Column("reported_by", sa.Integer(), nullable=False),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["attempt_id"], ["attempt.id"], name=op.f("fk_incident_attempt_id_attempt")),
         sa.ForeignKeyConstraint(
             ["reported_by"], ["app_user.id"], name=op.f("fk_incident_reported_by_app_user")
@@ -181,7 +181,7 @@ def upgrade() -> None:
         sa.Column("minutes", sa.Integer(), nullable=True),
         sa.Column("item_position", sa.Integer(), nullable=True),
         sa.Column("actor_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"], ["app_user.id"], name=op.f("fk_proctor_action_actor_id_app_user")
         ),

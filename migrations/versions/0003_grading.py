@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import apkd.db
+import apkd.dbtypes
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("items", sa.JSON(), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("graded_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("graded_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["attempt_id"], ["attempt.id"], name=op.f("fk_result_attempt_id_attempt")),
         sa.ForeignKeyConstraint(
             ["session_id"], ["exam_session.id"], name=op.f("fk_result_session_id_exam_session")
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("answer", sa.JSON(), nullable=True),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"], ["app_user.id"], name=op.f("fk_key_correction_actor_id_app_user")
         ),
@@ -80,7 +80,7 @@ def upgrade() -> None:
         sa.Column("new_score", sa.Float(), nullable=False),
         sa.Column("old_outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("new_outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["correction_id"],
             ["key_correction.id"],

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import apkd.db
+import apkd.dbtypes
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
         sa.Column("number", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_log_entry")),
     )
     op.create_index(op.f("ix_log_entry_number"), "log_entry", ["number"], unique=False)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import apkd.db
+import apkd.dbtypes
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -29,9 +29,9 @@ def upgrade() -> None:
         sa.Column("public_jwk", sa.JSON(), nullable=False),
         sa.Column("private_key_enc", sa.LargeBinary(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("retired_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("compromised_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("compromised_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("compromise_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_key")),
         sa.UniqueConstraint("kid", name=op.f("uq_signing_key_kid")),
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("allocated", sa.LargeBinary(), nullable=False),
         sa.Column("allocated_count", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("updated_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_list")),
     )
 
@@ -79,9 +79,9 @@ def upgrade() -> None:
         sa.Column("nip_masked", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
         sa.Column("nip_salt", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("instansi", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("valid_from", apkd.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("valid_until", apkd.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("issued_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_from", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("issued_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("vc_jwt", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("vc_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -90,9 +90,9 @@ def upgrade() -> None:
         sa.Column("revocation_index", sa.Integer(), nullable=False),
         sa.Column("suspension_list_id", sa.Integer(), nullable=False),
         sa.Column("suspension_index", sa.Integer(), nullable=False),
-        sa.Column("revoked_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revocation_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("suspended_at", apkd.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("suspended_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("suspension_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.ForeignKeyConstraint(
             ["attempt_id"], ["attempt.id"], name=op.f("fk_credential_attempt_id_attempt")
@@ -135,7 +135,7 @@ def upgrade() -> None:
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("actor_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", apkd.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", apkd.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"], ["app_user.id"], name=op.f("fk_credential_event_actor_id_app_user")
         ),

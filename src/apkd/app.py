@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd import __version__
 from apkd.accounts import controllers as accounts_controllers
 from apkd.accounts.guards import provide_principal
+from apkd.accounts.security import configure_password_hashing
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
@@ -68,11 +69,16 @@ async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or get_settings()
+    configure_password_hashing(settings)
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         own = engine is None
-        eng = engine or create_engine(settings.database_url)
+        eng = engine or create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            direct_pool_size=settings.direct_pool_size,
+        )
         app.state.engine = eng
         app.state.session_factory = session_factory(eng)
         try:

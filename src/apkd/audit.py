@@ -19,7 +19,8 @@ from sqlalchemy import BigInteger, Column, Text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from apkd.db import UTCDateTime, serialize, utcnow
+from apkd.db import serialize
+from apkd.dbtypes import UTCDateTime, utcnow
 
 GENESIS = "0" * 64
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,11 +20,11 @@ T = TypeVar("T")
 DOMAIN_COMMANDS = ("exams", "grading", "credentials", "translog", "registry")
 
 
-def run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"Galat: {message}", err=True)
     sys.exit(1)
 
@@ -33,7 +33,8 @@ def fail(message: str) -> None:
 async def db_session() -> AsyncIterator[AsyncSession]:
     from apkd.db import create_engine, session_factory
 
-    engine = create_engine(get_settings().database_url, pool_size=2)
+    settings = get_settings()
+    engine = create_engine(settings.database_url, pool_size=2, direct_pool_size=settings.direct_pool_size)
     try:
         async with session_factory(engine)() as session:
             yield session
@@ -52,10 +53,13 @@ def with_session(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
 @click.group()
 def main() -> None:
     """apkd: sertifikasi Aparatur Pengelola Keuangan Daerah."""
+    from apkd.accounts.security import configure_password_hashing
+
     try:
-        get_settings()
+        settings = get_settings()
     except ConfigError as exc:
         fail(str(exc))
+    configure_password_hashing(settings)
 
 
 # --- db ---------------------------------------------------------------------------------

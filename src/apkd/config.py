@@ -1,4 +1,5 @@
-"""Settings from the environment (see CONTRACT.md, "Environment").
+"""Settings from the environment (the contract's "Environment"; every variable is in the README's
+configuration table). Nothing else in apkd reads the environment: code gets ``Settings`` passed in.
 
 Fail fast: in production a missing APKD_SECRET_KEY stops the process with a clear message.
 In development a secret is generated once and kept in ``var/secret_key`` so that every worker
@@ -38,6 +39,17 @@ class Settings:
     signatory_nip: str = "197203151998032004"
     signatory_title: str = "Ketua Lembaga Sertifikasi"
     redis_url: str = ""
+    # Connections: SQLAlchemy's pool (PostgreSQL) and the direct asyncpg pool beside it.
+    db_pool_size: int = 10
+    direct_pool_size: int = 16
+    # Seconds each worker keeps a rendered public record (0: no cache).
+    registry_cache_seconds: float = 5.0
+    # Seconds between sweeps closing overdue attempts (0: no sweeper in this process).
+    sweep_seconds: float = 15.0
+    # argon2id cost: RFC 9106's "second recommended" (low-memory) parameters by default.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 64 * 1024
+    password_hash_parallelism: int = 4
 
     @property
     def is_production(self) -> bool:
@@ -62,6 +74,26 @@ def _int_env(environ: dict[str, str] | os._Environ[str], name: str, default: int
         raise ConfigError(f"{name} harus bilangan bulat, bukan {raw!r}") from exc
     if value < 0:
         raise ConfigError(f"{name} tidak boleh negatif")
+    return value
+
+
+def _float_env(environ: dict[str, str] | os._Environ[str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} harus bilangan, bukan {raw!r}") from exc
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name} harus bilangan tidak negatif yang terhingga")
+    return value
+
+
+def _positive_int_env(environ: dict[str, str] | os._Environ[str], name: str, default: int) -> int:
+    value = _int_env(environ, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} minimal 1")
     return value
 
 
@@ -106,6 +138,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     base_url = env_map.get("APKD_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError("APKD_BASE_URL harus diawali http:// atau https://")
+    parallelism = _positive_int_env(env_map, "APKD_PASSWORD_HASH_PARALLELISM", Settings.password_hash_parallelism)
     return Settings(
         env=env,
         database_url=env_map.get("APKD_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -114,13 +147,35 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         public_rate_limit=_int_env(env_map, "APKD_PUBLIC_RATE_LIMIT", 120),
         var_dir=var_dir,
         access_token_minutes=_int_env(env_map, "APKD_ACCESS_TOKEN_MINUTES", 60) or 60,
+        login_max_hours=_positive_int_env(env_map, "APKD_LOGIN_MAX_HOURS", Settings.login_max_hours),
+        max_body_bytes=_positive_int_env(env_map, "APKD_MAX_BODY_BYTES", Settings.max_body_bytes),
         issuer_name=env_map.get("APKD_ISSUER_NAME", Settings.issuer_name),
         issuer_place=env_map.get("APKD_ISSUER_PLACE", Settings.issuer_place),
         signatory_name=env_map.get("APKD_SIGNATORY_NAME", Settings.signatory_name),
         signatory_nip=env_map.get("APKD_SIGNATORY_NIP", Settings.signatory_nip),
         signatory_title=env_map.get("APKD_SIGNATORY_TITLE", Settings.signatory_title),
         redis_url=env_map.get("APKD_REDIS_URL", ""),
+        db_pool_size=_positive_int_env(env_map, "APKD_DB_POOL_SIZE", Settings.db_pool_size),
+        direct_pool_size=_positive_int_env(env_map, "APKD_DIRECT_POOL_SIZE", Settings.direct_pool_size),
+        registry_cache_seconds=_float_env(
+            env_map, "APKD_REGISTRY_CACHE_SECONDS", Settings.registry_cache_seconds
+        ),
+        sweep_seconds=_float_env(env_map, "APKD_SWEEP_SECONDS", Settings.sweep_seconds),
+        password_hash_time_cost=_positive_int_env(
+            env_map, "APKD_PASSWORD_HASH_TIME_COST", Settings.password_hash_time_cost
+        ),
+        password_hash_memory_kib=_password_memory(env_map, parallelism),
+        password_hash_parallelism=parallelism,
     )
+
+
+def _password_memory(environ: dict[str, str] | os._Environ[str], parallelism: int) -> int:
+    value = _int_env(environ, "APKD_PASSWORD_HASH_MEMORY_KIB", Settings.password_hash_memory_kib)
+    if value < 8 * parallelism:
+        raise ConfigError(
+            f"APKD_PASSWORD_HASH_MEMORY_KIB minimal 8 × APKD_PASSWORD_HASH_PARALLELISM ({8 * parallelism})"
+        )
+    return value
 
 
 @lru_cache(maxsize=1)

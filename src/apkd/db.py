@@ -1,10 +1,13 @@
-"""Database engine, session, shared column types and the one place writers serialize.
+"""Database engine, sessions, the shared pools and the one place writers serialize.
 
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, and
 every transaction starts with ``BEGIN IMMEDIATE``: SQLite allows one writer at a time anyway,
 and taking the write lock up front turns "read, then write" races into a short wait instead of
 a ``database is locked`` error. PostgreSQL serializes what must be serialized with transaction
 advisory locks (:func:`serialize`) or row locks, never in process memory.
+
+This module imports no domain: column types live in :mod:`apkd.dbtypes` (which the models
+import) and the registry of every table in :mod:`apkd.tables` (which migrations and tests import).
 """
 
 from __future__ import annotations
@@ -12,75 +15,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import weakref
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.types import TypeDecorator
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
+# Services take the clock and the column type from here too; the models import apkd.dbtypes.
+from apkd.dbtypes import UTCDateTime, utcnow
 
-
-# A 64-bit auto-increment key; SQLite only auto-increments "INTEGER PRIMARY KEY" (64-bit anyway).
-BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp stored in UTC and always returned timezone-aware (SQLite drops offsets)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: store times in UTC with tzinfo")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-def metadata() -> MetaData:
-    """The metadata of every table, with all domain models imported."""
-    import_models()
-    return SQLModel.metadata
-
-
-def import_models() -> None:
-    from apkd import audit  # noqa: F401
-    from apkd.accounts import models as _accounts  # noqa: F401
-    from apkd.banks import models as _banks  # noqa: F401
-    from apkd.credentials import models as _credentials  # noqa: F401
-    from apkd.exams import models as _exams  # noqa: F401
-    from apkd.grading import models as _grading  # noqa: F401
-    from apkd.translog import models as _translog  # noqa: F401
+__all__ = [
+    "UTCDateTime",
+    "close_direct_pool",
+    "create_engine",
+    "direct_pool",
+    "is_postgres",
+    "ping",
+    "pool_gate",
+    "serialize",
+    "session_factory",
+    "utcnow",
+]
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:
@@ -101,7 +57,16 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+# The default size of the direct asyncpg pool (setting APKD_DIRECT_POOL_SIZE).
+DIRECT_POOL_SIZE = 16
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, direct_pool_size: int = DIRECT_POOL_SIZE, echo: bool = False
+) -> AsyncEngine:
+    """An engine for ``url``. ``pool_size`` bounds SQLAlchemy's pool (PostgreSQL);
+    ``direct_pool_size`` the asyncpg pool :func:`direct_pool` makes beside it on first use
+    (settings ``APKD_DB_POOL_SIZE`` and ``APKD_DIRECT_POOL_SIZE``)."""
     if url.startswith("sqlite"):
         if ":///" in url and not url.endswith(":memory:"):
             from pathlib import Path
@@ -110,9 +75,11 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _sqlite_setup(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
     )
+    _direct_sizes[engine.sync_engine.pool] = max(1, direct_pool_size)
+    return engine
 
 
 # --- the pool, shared fairly -------------------------------------------------------------
@@ -139,7 +106,7 @@ def pool_gate(engine: AsyncEngine) -> asyncio.Semaphore:
 
 # --- a direct asyncpg pool for the hottest statements (PostgreSQL) ----------------------
 
-DIRECT_POOL_SIZE = int(os.environ.get("APKD_DIRECT_POOL_SIZE", "16") or 16)
+_direct_sizes: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 _direct_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _direct_lock: asyncio.Lock | None = None
 
@@ -164,7 +131,8 @@ async def direct_pool(engine: AsyncEngine) -> Any:
             import asyncpg
 
             dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=DIRECT_POOL_SIZE)
+            size = _direct_sizes.get(engine.sync_engine.pool, DIRECT_POOL_SIZE)
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size)
             _direct_pools[engine.sync_engine.pool] = pool
     return pool
 
@@ -178,11 +146,6 @@ async def close_direct_pool(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with factory() as session:
-        yield session
 
 
 def is_postgres(session: AsyncSession) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -188,7 +189,7 @@ async def test_sweeper_closes_each_overdue_attempt_once(world) -> None:
     assert sorted(i for ids in expired for i in ids) == sorted(v["id"] for v in views[:2])
 
 
-async def test_background_sweeper_runs(world, monkeypatch) -> None:
+async def test_background_sweeper_runs(world, settings) -> None:
     from types import SimpleNamespace
 
     from apkd.exams.controllers import overdue_sweeper
@@ -198,8 +199,10 @@ async def test_background_sweeper_runs(world, monkeypatch) -> None:
     await world.admit(cand)
     v = await world.start(cand)
     await world.shift(v["id"], 31 * 60)
-    monkeypatch.setenv("APKD_SWEEP_SECONDS", "0.05")
-    app = SimpleNamespace(state=SimpleNamespace(session_factory=session_factory(world.engine)))
+    settings = dataclasses.replace(settings, sweep_seconds=0.05)
+    app = SimpleNamespace(
+        state=SimpleNamespace(session_factory=session_factory(world.engine), settings=settings)
+    )
     async with overdue_sweeper(app):  # type: ignore[arg-type]
         for _ in range(200):
             await asyncio.sleep(0.05)

@@ -24,10 +24,10 @@ _MAX_VERIFIED = 50_000
 
 
 def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state = connection.scope.setdefault("state", {})
     cached = state.get(_STATE_KEY)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from apkd.db import UTCDateTime, utcnow
+from apkd.dbtypes import UTCDateTime, utcnow
 
 ROLES = ("admin", "proctor", "candidate", "auditor")
 

@@ -23,25 +23,48 @@ ALGORITHM = "HS256"
 ISSUER = "apkd"
 AUDIENCE = "apkd-api"
 
-# argon2id with the RFC 9106 "second recommended" (low-memory) parameters.
-_hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
-_DUMMY_HASH = _hasher.hash("apkd-dummy-password-for-timing")
+
+
+class _Hashing:
+    """The process's argon2id hasher, with its cost from the settings (see
+    :func:`configure_password_hashing`); RFC 9106's low-memory parameters until configured."""
+
+    def __init__(self, time_cost: int = 3, memory_kib: int = 64 * 1024, parallelism: int = 4) -> None:
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        self.dummy_hash = self.hasher.hash("apkd-dummy-password-for-timing")
+
+
+_hashing = _Hashing()
+
+
+def configure_password_hashing(settings: Settings) -> None:
+    """Use the argon2 cost of ``settings`` (APKD_PASSWORD_HASH_*) from now on in this process.
+
+    Called where the process is wired: ``create_app`` and the CLI. Hashes made with another cost
+    still verify (argon2 hashes carry their parameters) and are rehashed at the next login."""
+    global _hashing
+    params = (settings.password_hash_time_cost, settings.password_hash_memory_kib, settings.password_hash_parallelism)
+    current = _hashing.hasher
+    if params == (current.time_cost, current.memory_cost, current.parallelism):
+        return
+    _hashing = _Hashing(*params)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hashing.hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-time check; an unknown user still costs one argon2 verification."""
+    hashing = _hashing
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hashing.hasher.verify(password_hash or hashing.dummy_hash, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hashing.hasher.check_needs_rehash(password_hash)
 
 
 @dataclass(frozen=True)

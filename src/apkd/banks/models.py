@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from apkd.db import UTCDateTime, utcnow
+from apkd.dbtypes import UTCDateTime, utcnow
 
 
 class Scheme(SQLModel, table=True):

@@ -70,6 +70,7 @@ from apkd.credentials.vc import (
     new_salt,
 )
 from apkd.db import UTCDateTime, is_postgres, serialize, utcnow
+from apkd.dbtypes import table_of
 from apkd.exams.models import Attempt
 from apkd.grading.models import Result
 
@@ -136,7 +137,7 @@ async def allocate_serials(session: AsyncSession, scheme_code: str, year: int, n
     if n <= 0:
         raise ValueError("n must be positive")
     values = {"scheme_code": scheme_code, "year": year, "next_serial": 1}
-    table = CredentialSerial.__table__  # type: ignore[attr-defined]
+    table = table_of(CredentialSerial)
     if is_postgres(session):
         ins: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
     else:
@@ -597,7 +598,7 @@ async def issue_for_results(
     scores: dict[float, str] = {}
     time_text = _iso_z(now)
     qr_builder = QRTextBuilder(settings.base_url, signer)
-    table = Credential.__table__  # type: ignore[attr-defined]
+    table = table_of(Credential)
     actor_id = await _actor_id(session, actor)
     writer = _RowWriter(session, table, _COLUMNS, history=(actor_id, now))
     await writer.open()
@@ -714,7 +715,7 @@ async def issue_for_results(
 
     # The history's "issued" rows, made in the database from the serial blocks just used
     # (PostgreSQL: already made with each block, by the writer).
-    ev = CredentialEvent.__table__  # type: ignore[attr-defined]
+    ev = table_of(CredentialEvent)
     for code, group in by_scheme.items() if not writer.pipelined else ():
         first = serial_of[group[0].id]
         await session.exec(
@@ -907,7 +908,7 @@ def _pg_block_insert(table: Any, columns: Sequence[str], dialect: Any) -> str:
         arrays = ", ".join(
             f"${i}::{table.c[c].type.compile(dialect=dialect)}[]" for i, c in enumerate(columns, start=1)
         )
-        ev = CredentialEvent.__table__  # type: ignore[attr-defined]
+        ev = table_of(CredentialEvent)
         actor, at = len(columns) + 1, len(columns) + 2
         sql = _PG_INSERTS[key] = (
             f"WITH c AS (INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) RETURNING id)"  # noqa: S608
@@ -936,7 +937,7 @@ def _sqlite_rows(
                 if v is not None:
                     key = (i, v)
                     if key not in memo:
-                        memo[key] = procs[i](v)  # type: ignore[misc]
+                        memo[key] = procs[i](v)
                     values[i] = memo[key]
             out.append(tuple(values))
         rows = out

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -197,18 +196,10 @@ class AttemptController(Controller):
         return service.attempt_status(await service.release_attempt(db, attempt_id, principal, data.reason))
 
 
-def _sweep_interval() -> float:
-    raw = os.environ.get("APKD_SWEEP_SECONDS", "").strip()
-    try:
-        return float(raw) if raw else 15.0
-    except ValueError:
-        return 15.0
-
-
 @contextlib.asynccontextmanager
 async def overdue_sweeper(app: Litestar) -> AsyncIterator[None]:
     """Close overdue attempts every APKD_SWEEP_SECONDS (default 15; 0 turns it off)."""
-    interval = _sweep_interval()
+    interval = app.state.settings.sweep_seconds
     if interval <= 0:
         yield
         return

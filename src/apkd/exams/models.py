@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from apkd.db import BigIntPK, UTCDateTime, utcnow
+from apkd.dbtypes import BigIntPK, UTCDateTime, utcnow
 
 ATTEMPT_STATUSES = ("in_progress", "paused", "submitted", "expired", "terminated")
 CLOSED_STATUSES = ("submitted", "expired", "terminated")

@@ -36,6 +36,7 @@ from apkd import audit
 from apkd.accounts.security import Principal
 from apkd.banks.models import ItemVersion
 from apkd.db import UTCDateTime, direct_pool, pool_gate, utcnow
+from apkd.dbtypes import table_of
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
 from apkd.exams.models import Attempt, Response
 from apkd.exams.responses import ResponseError, validate_response
@@ -45,8 +46,8 @@ GRACE = timedelta(seconds=GRACE_SECONDS)
 MAX_SEQ = 2**63 - 1
 OPEN_STATUSES = ("in_progress", "paused")
 
-ATTEMPT: Table = Attempt.__table__  # type: ignore[attr-defined]
-RESPONSE: Table = Response.__table__  # type: ignore[attr-defined]
+ATTEMPT: Table = table_of(Attempt)
+RESPONSE: Table = table_of(Response)
 
 
 # --- caches (immutable data only) -------------------------------------------------------------
@@ -116,7 +117,7 @@ async def _form_info(engine: AsyncEngine, attempt_id: int, *, fresh: bool = Fals
 async def item_contents(session: AsyncSession, ids: list[int]) -> dict[int, ItemContent]:
     """Item versions' candidate-facing content (type, stem, options; never the key)."""
     conn = await session.connection()
-    iv: Table = ItemVersion.__table__  # type: ignore[attr-defined]
+    iv: Table = table_of(ItemVersion)
     rows = (
         await conn.execute(select(iv.c.id, iv.c.type, iv.c.stem, iv.c.options).where(iv.c.id.in_(ids)))
     ).all()

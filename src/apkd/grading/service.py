@@ -34,6 +34,7 @@ from apkd.accounts.models import User
 from apkd.accounts.security import Principal
 from apkd.banks.models import Item, ItemVersion, Scheme
 from apkd.db import serialize, utcnow
+from apkd.dbtypes import table_of
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
 from apkd.exams.models import CLOSED_STATUSES, Attempt, ExamSession, Response
 from apkd.exams.service import close_overdue
@@ -64,15 +65,15 @@ from apkd.grading.grader import (
 from apkd.grading.models import KeyCorrection, Result, ResultChange
 from apkd.grading.scoring import OUTCOME_KOMPETEN, is_correct
 
-ATTEMPT: Table = Attempt.__table__  # type: ignore[attr-defined]
-RESPONSE: Table = Response.__table__  # type: ignore[attr-defined]
-RESULT: Table = Result.__table__  # type: ignore[attr-defined]
-RESULT_CHANGE: Table = ResultChange.__table__  # type: ignore[attr-defined]
-ITEM_VERSION: Table = ItemVersion.__table__  # type: ignore[attr-defined]
-ITEM: Table = Item.__table__  # type: ignore[attr-defined]
-CORRECTION: Table = KeyCorrection.__table__  # type: ignore[attr-defined]
-EXAM_SESSION: Table = ExamSession.__table__  # type: ignore[attr-defined]
-USER: Table = User.__table__  # type: ignore[attr-defined]
+ATTEMPT: Table = table_of(Attempt)
+RESPONSE: Table = table_of(Response)
+RESULT: Table = table_of(Result)
+RESULT_CHANGE: Table = table_of(ResultChange)
+ITEM_VERSION: Table = table_of(ItemVersion)
+ITEM: Table = table_of(Item)
+CORRECTION: Table = table_of(KeyCorrection)
+EXAM_SESSION: Table = table_of(ExamSession)
+USER: Table = table_of(User)
 
 OPEN_STATUSES = ("in_progress", "paused")
 # Statuses whose answers item analysis looks at: a terminated attempt says little about items.

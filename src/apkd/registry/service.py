@@ -36,6 +36,7 @@ from apkd.credentials.keys import KeyFormatError
 from apkd.credentials.models import Credential, StatusList
 from apkd.credentials.number import NumberError, parse_number
 from apkd.db import direct_pool, pool_gate
+from apkd.dbtypes import table_of
 from apkd.httpcache import etag_for
 from apkd.registry import policy
 from apkd.registry.policy import Context, KeyInfo, LogEvidence, RecordInfo, StatusEvidence, Verdict
@@ -175,7 +176,7 @@ async def find_record(
 
     stmt = select(Credential, Scheme.title).outerjoin(Scheme, Scheme.code == Credential.scheme_code)  # type: ignore[arg-type, call-overload, unused-ignore]
     if number is not None:
-        stmt = stmt.where(Credential.number == number)  # type: ignore[arg-type]
+        stmt = stmt.where(Credential.number == number)
     elif uuid is not None:
         bare = uuid.removeprefix("urn:uuid:")
         stmt = stmt.where(Credential.uuid.in_([bare, f"urn:uuid:{bare}"]))  # type: ignore[attr-defined]
@@ -253,8 +254,8 @@ def _public_select() -> Any:
     if _PUBLIC_SELECT is None:
         from apkd.banks.models import Scheme
 
-        table = Credential.__table__  # type: ignore[attr-defined]
-        scheme = Scheme.__table__  # type: ignore[attr-defined]
+        table = table_of(Credential)
+        scheme = table_of(Scheme)
         _PUBLIC_SELECT = (
             select(*(table.c[name] for name in _PUBLIC_COLUMNS), scheme.c.title)
             .select_from(table.outerjoin(scheme, scheme.c.code == table.c.scheme_code))
@@ -491,8 +492,7 @@ async def _gather(
 
 # A record changes only when it is revoked, suspended or reinstated; each worker keeps the
 # rendered record this many seconds (a status change shows within that time), so a busy
-# registry does not ask the database for every scan. 0 turns the cache off.
-RECORD_CACHE_SECONDS = float(os.environ.get("APKD_REGISTRY_CACHE_SECONDS", "5"))
+# registry does not ask the database for every scan (settings.registry_cache_seconds; 0: off).
 _RECORD_CACHE_MAX = 20_000
 
 
@@ -534,10 +534,10 @@ async def rendered_record(
         view = _view(found[0], found[1], settings, now or datetime.now(UTC))
         body = json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         rendered = RenderedRecord(view, body, etag_for(body))
-    if RECORD_CACHE_SECONDS > 0:
+    if settings.registry_cache_seconds > 0:
         if len(_records) >= _RECORD_CACHE_MAX:
             _records.clear()
-        _records[number] = (clock + RECORD_CACHE_SECONDS, rendered)
+        _records[number] = (clock + settings.registry_cache_seconds, rendered)
     return rendered
 
 
@@ -667,4 +667,4 @@ async def verify_number(
 
 
 def session_factory_of(app_state: Any) -> async_sessionmaker[AsyncSession]:
-    return app_state.session_factory  # type: ignore[no-any-return]
+    return app_state.session_factory

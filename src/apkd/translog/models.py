@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from apkd.db import UTCDateTime, utcnow
+from apkd.dbtypes import UTCDateTime, utcnow
 
 
 class LogHead(SQLModel, table=True):

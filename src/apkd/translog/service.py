@@ -31,6 +31,7 @@ from apkd.config import Settings
 from apkd.credentials import keys as keymod
 from apkd.credentials.models import SigningKey
 from apkd.db import is_postgres, serialize, utcnow
+from apkd.dbtypes import table_of
 from apkd.errors import BadRequest
 from apkd.translog import merkle
 from apkd.translog.models import LogCheckpoint, LogEntry, LogHead, LogNode
@@ -66,10 +67,10 @@ EVENT_TYPES = frozenset({"issued", "revoked", "suspended", "reinstated", "key_ro
 MAX_PAGE = 1000
 LOG_KEY_PURPOSE = "log"
 
-_HEAD = LogHead.__table__  # type: ignore[attr-defined]
-_ENTRY = LogEntry.__table__  # type: ignore[attr-defined]
-_NODE = LogNode.__table__  # type: ignore[attr-defined]
-_CHECKPOINT = LogCheckpoint.__table__  # type: ignore[attr-defined]
+_HEAD = table_of(LogHead)
+_ENTRY = table_of(LogEntry)
+_NODE = table_of(LogNode)
+_CHECKPOINT = table_of(LogCheckpoint)
 
 _PG_FETCH_NODES = text(
     "SELECT n.level, n.idx, n.hash"
@@ -440,7 +441,7 @@ async def root_at(session: AsyncSession, size: int) -> bytes:
 
 async def _active_log_key(session: AsyncSession) -> SigningKey | None:
     conn = await session.connection()
-    table = SigningKey.__table__  # type: ignore[attr-defined]
+    table = table_of(SigningKey)
     row = (
         await conn.execute(
             select(table.c.id)
