@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= $(APKD_TEST_POSTGRES_URL)
+# pytest-xdist workers (each has its own SQLite file / PostgreSQL database); XDIST= runs serially.
+XDIST ?= -n 2
 
 .DEFAULT_GOAL := help
 .PHONY: help run install test test-sqlite test-postgres lint format bench migrate demo serve clean
@@ -49,11 +51,11 @@ test: lint ## lint, then the whole suite on SQLite, and on PostgreSQL when APKD_
 
 test-sqlite: install ## the suite on SQLite
 	@echo "== tests on SQLite =="
-	@APKD_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	@APKD_TEST_DATABASE=sqlite $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 test-postgres: install ## the database tests on PostgreSQL (APKD_TEST_POSTGRES_URL)
 	@echo "== tests on PostgreSQL =="
-	@APKD_TEST_DATABASE=postgres APKD_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	@APKD_TEST_DATABASE=postgres APKD_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 bench: install ## benchmarks, printed as ratios against same-run baselines
 	@$(BIN)/python -m bench $(BENCH_ARGS)

@@ -45,11 +45,12 @@ def free_port() -> int:
 
 async def seed(db_url: str, settings: Any) -> str:
     """One issued credential (through the real issuing code); returns its number."""
+    from tests.factories import passed_results, sample_scheme
+
     from apkd.accounts.schemas import UserCreate
     from apkd.accounts.service import create_user
     from apkd.credentials.issuing import issue_for_results
     from apkd.db import create_engine, session_factory
-    from apkd.testing import passed_results, sample_scheme
 
     engine = create_engine(db_url)
     now = datetime.now(UTC).replace(microsecond=0)

@@ -2,14 +2,18 @@
 on PostgreSQL when APKD_TEST_DATABASE=postgres (with APKD_TEST_POSTGRES_URL pointing at a
 server; a database of its own is created and dropped). Tables are emptied before each test
 that uses the database. On PostgreSQL only the tests that touch the database run: the pure
-ones already ran on the SQLite pass of the same `make test`."""
+ones already ran on the SQLite pass of the same `make test`.
+
+Under pytest-xdist (``make test`` runs ``-n 2``) each worker has its own temporary directory,
+so its own SQLite file, and its own PostgreSQL database (the name carries the worker's pid).
+Tests are fast and deterministic: the argon2 cost is lowered (APKD_PASSWORD_HASH_*, also for
+the CLI subprocesses some tests start) and exam forms are drawn from pinned seeds."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,53 @@ from apkd.tables import metadata
 
 DB_FIXTURES = {"engine", "db", "client", "app", "db_url", "make_user", "login"}
 TEST_SECRET = "test-secret-" + "x" * 40
+
+
+# argon2 at its lowest cost: tests check behaviour, not the cost (which is a setting).
+CHEAP_PASSWORD_HASH = {
+    "APKD_PASSWORD_HASH_TIME_COST": "1",
+    "APKD_PASSWORD_HASH_MEMORY_KIB": "8",
+    "APKD_PASSWORD_HASH_PARALLELISM": "1",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+
+    from apkd.accounts.security import configure_password_hashing
+
+    # Property tests: the same examples on every run (derandomize) and no timing checks (a
+    # loaded 2-core machine is not a failing test).
+    hypothesis_settings.register_profile(
+        "apkd", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    hypothesis_settings.load_profile("apkd")
+
+    for name, value in CHEAP_PASSWORD_HASH.items():
+        os.environ.setdefault(name, value)  # CLI subprocesses inherit it
+    configure_password_hashing(
+        Settings(password_hash_time_cost=1, password_hash_memory_kib=8, password_hash_parallelism=1)
+    )
+
+
+@pytest.fixture(autouse=True)
+def pinned_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exam forms are drawn from seeds 1001, 1002, ... in each test (not 63 random bits), so a
+    test that needs, say, a single-choice item in the first form passes or fails every time."""
+    import sys
+
+    from apkd.exams import assembly
+
+    original = assembly.new_seed
+    seeds = iter(range(1001, 1_000_000))
+
+    def pinned() -> int:
+        return next(seeds)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("apkd.") and getattr(module, "new_seed", None) is original:
+            monkeypatch.setattr(module, "new_seed", pinned)
 
 
 def backend() -> str:
@@ -94,6 +145,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
             "APKD_VAR_DIR": str(var_dir),
             "APKD_BASE_URL": "https://apkd.test",
             "APKD_PUBLIC_RATE_LIMIT": "0",
+            **CHEAP_PASSWORD_HASH,
         }
     )
 
@@ -148,24 +200,18 @@ async def client(app: Any) -> AsyncIterator[Any]:
 
 @pytest.fixture
 def make_user(clean: AsyncEngine) -> Any:
-    """Create a user directly through the service; returns the User."""
-    from apkd.accounts.schemas import UserCreate
-    from apkd.accounts.service import create_user
+    """Create a user directly through the service (see factories.create_test_user); returns the User."""
+    from factories import PASSWORD, create_test_user
 
     counter = iter(range(1, 10_000))
 
     async def factory(
-        role: str = "candidate", username: str | None = None, password: str = "rahasia-123", **fields: Any
+        role: str = "candidate", username: str | None = None, password: str = PASSWORD, **fields: Any
     ) -> Any:
-        n = next(counter)
-        username = username or f"{role}{n}-{uuid.uuid4().hex[:6]}"
-        if role == "candidate" and "nip" not in fields:
-            fields["nip"] = f"19850312201003{1 + n % 2}{n % 1000:03d}" if n % 1000 else None
-        fields.setdefault("full_name", f"Pengguna {username}")
         async with session_factory(clean)() as s:
-            return await create_user(
-                s, UserCreate(username=username, password=password, role=role, **fields), actor="test"
-            )
+            user = await create_test_user(s, next(counter), role, username, password, **fields)
+            await s.commit()  # services flush; the caller's unit of work commits
+            return user
 
     return factory
 

@@ -40,7 +40,11 @@ def test_bad_settings_are_clear(tmp_path: Path) -> None:
 def test_every_knob_is_a_setting(tmp_path: Path) -> None:
     base = {"APKD_VAR_DIR": str(tmp_path), "APKD_SECRET_KEY": "k" * 40}
     defaults = load_settings(base)
-    assert (defaults.direct_pool_size, defaults.registry_cache_seconds, defaults.sweep_seconds) == (16, 5.0, 15.0)
+    assert (defaults.direct_pool_size, defaults.registry_cache_seconds, defaults.sweep_seconds) == (
+        16,
+        5.0,
+        15.0,
+    )
     s = load_settings(
         {
             **base,

@@ -71,9 +71,12 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Terapkan migrasi Alembic sampai versi terbaru (SQLite atau PostgreSQL)."""
-    from apkd.migrate import upgrade
+    from apkd.migrate import MigrationsNotFound, upgrade
 
-    upgrade(get_settings().database_url)
+    try:
+        upgrade(get_settings().database_url)
+    except MigrationsNotFound as exc:
+        fail(str(exc))
     click.echo("Basis data sudah pada versi terbaru.")
 
 

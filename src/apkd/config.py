@@ -138,7 +138,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     base_url = env_map.get("APKD_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError("APKD_BASE_URL harus diawali http:// atau https://")
-    parallelism = _positive_int_env(env_map, "APKD_PASSWORD_HASH_PARALLELISM", Settings.password_hash_parallelism)
+    parallelism = _positive_int_env(
+        env_map, "APKD_PASSWORD_HASH_PARALLELISM", Settings.password_hash_parallelism
+    )
     return Settings(
         env=env,
         database_url=env_map.get("APKD_DATABASE_URL", DEFAULT_DATABASE_URL),

@@ -1,4 +1,10 @@
-"""Run Alembic programmatically (``apkd db upgrade``, tests, ``make run``)."""
+"""Run Alembic programmatically (``apkd db upgrade``, tests, ``make run``).
+
+The migrations live at the repo's top (``migrations/``, where ``alembic`` from the repo finds
+them through alembic.ini) and the wheel carries a copy as ``apkd/migrations``
+(docs/decisions/008-migrations-in-the-wheel.md). An installed package uses its own copy; a
+source checkout (editable install) uses the repo's.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,29 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parents[1]
+
+
+class MigrationsNotFound(RuntimeError):
+    """Neither the installed package nor a source checkout has the migrations."""
+
+
+def script_location() -> Path:
+    """The migrations folder: the installed package's first, the repo's second."""
+    for candidate in (PACKAGE / "migrations", REPO / "migrations"):
+        if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
+            return candidate
+    raise MigrationsNotFound(
+        f"folder migrasi tidak ditemukan (dicari di {PACKAGE / 'migrations'} dan {REPO / 'migrations'})"
+    )
 
 
 def alembic_config(url: str | None = None) -> Config:
-    ini = ROOT / "alembic.ini"
-    cfg = Config(str(ini)) if ini.exists() else Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    location = script_location()
+    ini = location.parent / "alembic.ini"  # the repo's; an installed package has none
+    cfg = Config(str(ini)) if ini.is_file() else Config()
+    cfg.set_main_option("script_location", str(location))
     cfg.attributes["configure_logger"] = False
     if url:
         cfg.attributes["url"] = url

@@ -15,7 +15,7 @@ from apkd.banks.bankfile import parse_bank
 from apkd.banks.models import Scheme
 from apkd.banks.service import import_bank
 from apkd.db import session_factory, utcnow
-from apkd.testing import passed_results
+from factories import passed_results
 
 BANK_YAML = """\
 scheme:

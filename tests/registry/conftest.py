@@ -38,7 +38,7 @@ def issue(settings: Any, clean: AsyncEngine, make_user: Any) -> Any:
     """issue(**fields) -> (Credential, User with .nip): one credential, committed."""
     from apkd.credentials.issuing import issue_for_results
     from apkd.credentials.models import Credential
-    from apkd.testing import passed_results, sample_scheme
+    from factories import passed_results, sample_scheme
 
     async def factory(
         *,

@@ -24,7 +24,6 @@ ISSUER = "apkd"
 AUDIENCE = "apkd-api"
 
 
-
 class _Hashing:
     """The process's argon2id hasher, with its cost from the settings (see
     :func:`configure_password_hashing`); RFC 9106's low-memory parameters until configured."""
@@ -43,7 +42,11 @@ def configure_password_hashing(settings: Settings) -> None:
     Called where the process is wired: ``create_app`` and the CLI. Hashes made with another cost
     still verify (argon2 hashes carry their parameters) and are rehashed at the next login."""
     global _hashing
-    params = (settings.password_hash_time_cost, settings.password_hash_memory_kib, settings.password_hash_parallelism)
+    params = (
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
+        settings.password_hash_parallelism,
+    )
     current = _hashing.hasher
     if params == (current.time_cost, current.memory_cost, current.parallelism):
         return
@@ -58,7 +61,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-time check; an unknown user still costs one argon2 verification."""
     hashing = _hashing
     try:
-        return hashing.hasher.verify(password_hash or hashing.dummy_hash, password) and password_hash is not None
+        return (
+            hashing.hasher.verify(password_hash or hashing.dummy_hash, password) and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

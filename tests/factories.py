@@ -1,14 +1,21 @@
-"""Rows for tests and benchmarks: exam outcomes without sitting the exam.
+"""Factories for tests and benchmarks, in one place: users, and exam outcomes without sitting
+the exam (a session, registrations, attempts, results). Tests import it as ``factories`` (pytest
+puts tests/ on the path); ``python -m bench`` from the repo root as ``tests.factories``. It is
+not part of the installed package.
+
+Users go through the accounts service (:func:`create_test_user`), so their passwords are hashed
+with the process's argon2 cost (lowered by tests/conftest.py).
 
 Issuing, the registry and their benchmarks need candidates who have passed; walking each one
 through admit, start, save and submit would make those tests slow and about something else.
 These builders write the rows an exam leaves behind (a closed session, admitted
 registrations, submitted attempts with a frozen form snapshot, graded results) with bulk
-inserts, in the caller's transaction. Nothing in the application imports this module.
+inserts, in the caller's transaction.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,11 +24,36 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.accounts.models import User
+from apkd.accounts.schemas import UserCreate
+from apkd.accounts.service import create_user
 from apkd.banks.models import Scheme, SchemeUnit
 from apkd.exams.models import Attempt, ExamSession, Registration
 from apkd.grading.models import Result
 
-__all__ = ["SAMPLE_SCHEME", "Outcomes", "passed_results", "sample_scheme"]
+__all__ = ["PASSWORD", "SAMPLE_SCHEME", "Outcomes", "create_test_user", "passed_results", "sample_scheme"]
+
+PASSWORD = "rahasia-123"
+
+
+async def create_test_user(
+    session: AsyncSession,
+    n: int,
+    role: str = "candidate",
+    username: str | None = None,
+    password: str = PASSWORD,
+    **fields: Any,
+) -> User:
+    """User number ``n`` of a test: a unique username, a valid NIP for candidates (unless one
+    is given, or ``n`` is a multiple of 1000: then none), created through the service."""
+    username = username or f"{role}{n}-{uuid.uuid4().hex[:6]}"
+    if role == "candidate" and "nip" not in fields:
+        fields["nip"] = f"19850312201003{1 + n % 2}{n % 1000:03d}" if n % 1000 else None
+    fields.setdefault("full_name", f"Pengguna {username}")
+    return await create_user(
+        session, UserCreate(username=username, password=password, role=role, **fields), actor="test"
+    )
+
 
 SAMPLE_SCHEME: dict[str, Any] = {
     "code": "BPG",
