@@ -9,18 +9,26 @@ PG_URL ?= $(APKD_TEST_POSTGRES_URL)
 XDIST ?= -n 2
 
 .DEFAULT_GOAL := help
-.PHONY: help run install test test-sqlite test-postgres lint format bench migrate demo serve clean
+.PHONY: help run install lock test test-sqlite test-postgres lint format bench migrate demo serve clean
 
 help: ## list every target
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The versions the tests ran with (requirements-dev.lock), then apkd itself without resolving again.
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install -q --upgrade pip setuptools wheel
-	@$(BIN)/pip install -q -e '.[dev]'
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -r requirements-dev.lock
+	@$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install apkd with what tests need
+install: $(STAMP) ## create .venv and install apkd with the locked versions of what tests need
+
+LOCK_FLAGS := -q --strip-extras --no-emit-index-url --no-emit-find-links --annotation-style=line
+lock: install ## re-pin requirements.lock and requirements-dev.lock from pyproject.toml (commit both)
+	@$(BIN)/pip install -q pip-tools
+	@$(BIN)/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+	@$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements-dev.lock pyproject.toml
 
 migrate: install ## apply migrations to the configured database (default var/apkd.db)
 	@$(BIN)/apkd db upgrade
