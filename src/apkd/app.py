@@ -56,7 +56,7 @@ async def healthz(state: State) -> Response[dict[str, str]]:
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
     """The request is the unit of work: commit once the handler has succeeded (its response is
     built but not yet sent), roll back when it raised. Services flush; they do not commit
-    (the few exceptions are listed in docs/decisions)."""
+    (the few exceptions are listed in docs/decisions/007-transactions.md)."""
     async with state.session_factory() as session:
         try:
             yield session

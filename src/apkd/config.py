@@ -1,4 +1,4 @@
-"""Settings from the environment (the contract's "Environment"; every variable is in the README's
+"""Settings from the environment (docs/contract.md, "Environment"; every variable is in the README's
 configuration table). Nothing else in apkd reads the environment: code gets ``Settings`` passed in.
 
 Fail fast: in production a missing APKD_SECRET_KEY stops the process with a clear message.

@@ -1,6 +1,6 @@
 """Factories for grading tests (imported by conftest.py and the tests): rows are inserted directly through the models (the exams
 service is not needed). A bank is imported from YAML; attempts carry the frozen ``form`` of
-docs/INTERFACES.md and their responses."""
+docs/interfaces.md and their responses."""
 
 from __future__ import annotations
 

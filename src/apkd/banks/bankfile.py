@@ -618,7 +618,7 @@ def _parse_item(
             else:
                 tolerance = value
         elif item_type is not None:
-            # CONTRACT's own sample carries `tolerance: 0` on a single item: zero means
+            # docs/contract.md's own sample carries `tolerance: 0` on a single item: zero means
             # nothing there and is accepted; any other value is a mistake.
             value = ctx.number(fields, "tolerance", where, 0, None)
             if value is None:

@@ -3,7 +3,7 @@
 Pure module: no database. A key's `kid` everywhere in apkd is its RFC 7638 thumbprint, so
 a verifier can recompute it from the public JWK alone.
 
-Private keys are stored encrypted (DESIGN: "Private keys are encrypted at rest"):
+Private keys are stored encrypted (docs/design.md: "Private keys are encrypted at rest"):
 
     blob = version (1 byte, 0x01) || nonce (12 bytes) || AES-256-GCM(raw 32-byte key) || tag (16 bytes)
 

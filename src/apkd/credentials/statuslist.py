@@ -186,7 +186,7 @@ def allocate_random_index(used: bytes | bytearray, rng: random.Random, size: int
 
 
 def status_list_url(base_url: str, list_id: int | str) -> str:
-    """The public URL of a status list credential: <base>/api/v1/status-lists/<id> (CONTRACT)."""
+    """The public URL of a status list credential: <base>/api/v1/status-lists/<id> (docs/contract.md)."""
     return f"{base_url.rstrip('/')}/api/v1/status-lists/{list_id}"
 
 

@@ -1,6 +1,6 @@
 """The credential document: a W3C VC Data Model 2.0 credential of Open Badges 3.0 type.
 
-`build_credential` writes exactly the profile in CONTRACT.md ("Results and credentials");
+`build_credential` writes exactly the profile in docs/contract.md ("Results and credentials");
 `jwt_claims` turns it into the JWT claims set that is signed as a ``vc+jwt``.
 
 The holder has no URI of their own, so `credentialSubject` carries no ``id``; the holder
@@ -156,7 +156,7 @@ def build_credential(
     revocation: StatusEntryRef,
     suspension: StatusEntryRef,
 ) -> dict[str, Any]:
-    """The unsigned credential, exactly per the CONTRACT profile.
+    """The unsigned credential, exactly per the profile in docs/contract.md.
 
     `base_url` is APKD_BASE_URL (achievement ids live under it); `issuer_id` the issuer
     profile URL; `nip_salt` comes from new_salt() and is stored with the credential;

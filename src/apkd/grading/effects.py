@@ -1,4 +1,4 @@
-"""What grading asks of the credential side, inverted (docs/INTERFACES.md).
+"""What grading asks of the credential side, inverted (docs/interfaces.md).
 
 Grading knows nothing of credentials: after publishing or regrading it calls
 ``current().issue(...)`` for results that (newly) pass and ``current().revoke_regraded(...)``

@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 
-# --- the frozen form (docs/INTERFACES.md), as much of it as grading reads ---------------------
+# --- the frozen form (docs/interfaces.md), as much of it as grading reads ---------------------
 
 
 class FormItemRef(msgspec.Struct, gc=False, frozen=True):

@@ -1,6 +1,6 @@
 """Scoring of one attempt against its form. Pure module (no database).
 
-Rules (CONTRACT, "Exam bank files"):
+Rules (docs/contract.md, "Exam bank files"):
 
 * An item earns its points only when the response is exactly right: ``single`` = the option
   id; ``multiple`` = the exact set of option ids (order irrelevant); ``numeric`` =

@@ -4,7 +4,7 @@ A fixed one-minute window per client IP, ``settings.public_rate_limit`` requests
 (0 turns the limit off). Over the limit: ``429`` problem+json with ``Retry-After`` (seconds
 to the next window).
 
-The counter lives where every worker sees it (DESIGN: "Litestar's rate limiter is per process
+The counter lives where every worker sees it (docs/design.md: "Litestar's rate limiter is per process
 unless given a shared store"):
 
 - Redis (``INCRBY`` + ``EXPIRE``) when ``APKD_REDIS_URL`` is set;

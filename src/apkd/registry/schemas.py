@@ -1,4 +1,4 @@
-"""Response shapes of the public registry (CONTRACT "Public registry")."""
+"""Response shapes of the public registry (docs/contract.md, "Public registry")."""
 
 from __future__ import annotations
 

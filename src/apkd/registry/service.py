@@ -189,7 +189,7 @@ async def find_record(
 
 
 def registry_view(entry: RegistryEntry, settings: Settings, now: datetime) -> dict[str, Any]:
-    """The public record (CONTRACT "Public registry"): no NIK, birth date, score or full NIP."""
+    """The public record (docs/contract.md, "Public registry"): no NIK, birth date, score or full NIP."""
     c = entry.credential
     return _view(
         {

@@ -1,4 +1,4 @@
-"""Response shapes of the transparency log API (CONTRACT.md, "Transparency log")."""
+"""Response shapes of the transparency log API (docs/contract.md, "Transparency log")."""
 
 from __future__ import annotations
 
