@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import audit
 from apkd.app import create_app
+from apkd.db import create_engine
 from apkd.errors import Conflict
 
 
@@ -64,3 +65,34 @@ async def test_a_handler_that_raises_leaves_nothing_written(settings: Any, clean
     assert await _written(clean, "ok-2") == 1  # the session after a rollback works
     assert await _written(clean, "refused-1") == 0
     assert await _written(clean, "crashed-1") == 0
+
+
+def test_a_cli_command_is_one_unit_of_work(settings: Any, clean: Any, monkeypatch: Any) -> None:
+    """with_session commits what the command wrote when it succeeds, nothing when it raises."""
+    import asyncio
+
+    import pytest
+
+    from apkd import cli
+
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+
+    async def ok(db: AsyncSession) -> None:
+        await _write(db, "cli-ok")
+
+    async def refused(db: AsyncSession) -> None:
+        await _write(db, "cli-refused")
+        raise Conflict("Ditolak setelah menulis.", code="test_refused")
+
+    cli.with_session(ok)
+    with pytest.raises(Conflict):
+        cli.with_session(refused)
+
+    async def counts() -> tuple[int, int]:
+        own = create_engine(settings.database_url, pool_size=1)  # connections belong to this loop
+        try:
+            return await _written(own, "cli-ok"), await _written(own, "cli-refused")
+        finally:
+            await own.dispose()
+
+    assert asyncio.run(counts()) == (1, 0)

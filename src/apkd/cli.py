@@ -31,18 +31,28 @@ def fail(message: str) -> NoReturn:
 
 @asynccontextmanager
 async def db_session() -> AsyncIterator[AsyncSession]:
+    """A command's unit of work: committed when the block succeeds, rolled back when it raises
+    (docs/decisions/007-transactions.md)."""
     from apkd.db import create_engine, session_factory
 
     settings = get_settings()
     engine = create_engine(settings.database_url, pool_size=2, direct_pool_size=settings.direct_pool_size)
     try:
         async with session_factory(engine)() as session:
-            yield session
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            else:
+                await session.commit()
     finally:
         await engine.dispose()
 
 
 def with_session(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``fn`` in one unit of work (see :func:`db_session`)."""
+
     async def go() -> T:
         async with db_session() as s:
             return await fn(s)
