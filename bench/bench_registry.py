@@ -270,13 +270,13 @@ async def http_bench(args: argparse.Namespace) -> list[str]:
 
 
 def offline_bench(args: argparse.Namespace) -> list[str]:
-    from apkd.credentials import keys as keylib
     from apkd.credentials import qrtoken
-    from apkd.credentials.jws import sign_compact
     from apkd.credentials.number import format_number
     from apkd.credentials.statuslist import StatusEntryRef
     from apkd.credentials.vc import HolderInfo, SchemeInfo, build_credential, jwt_claims
     from apkd.registry import policy
+    from apkd.signing import keys as keylib
+    from apkd.signing.jws import sign_compact
 
     seconds = 1.0 if getattr(args, "quick", False) else 3.0
     base, issuer = "https://apkd.example", "https://apkd.example/issuer"

@@ -87,7 +87,7 @@ async def main(args: argparse.Namespace) -> list[str]:
     from apkd.config import load_settings
     from apkd.db import create_engine, session_factory
     from apkd.migrate import upgrade
-    from apkd.translog import merkle, service
+    from apkd.translog import checkpoints, merkle, service
 
     n = 100_000 if getattr(args, "quick", False) else 1_000_000
     samples = 300 if getattr(args, "quick", False) else 2000
@@ -202,10 +202,10 @@ async def main(args: argparse.Namespace) -> list[str]:
                 {"APKD_ENV": "test", "APKD_DATABASE_URL": url, "APKD_SECRET_KEY": "bench-" + "k" * 40}
             )
             t0 = time.perf_counter()
-            cp = await service.current_checkpoint(s, settings)
+            cp = await checkpoints.current_checkpoint(s, settings)
             t_sign = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            await service.current_checkpoint(s, settings)
+            await checkpoints.current_checkpoint(s, settings)
             t_cached = (time.perf_counter() - t0) * 1000
             out.append(
                 f"checkpoint at {cp.tree_size:,}: first (sign, incl. key creation) {t_sign:.1f} ms, "

@@ -73,9 +73,9 @@ def test_a_cli_command_is_one_unit_of_work(settings: Any, clean: Any, monkeypatc
 
     import pytest
 
-    from apkd import cli
+    from apkd import cli, cliutil
 
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(cliutil, "get_settings", lambda: settings)  # cli's helpers live there
 
     async def ok(db: AsyncSession) -> None:
         await _write(db, "cli-ok")

@@ -33,6 +33,7 @@ from apkd.grading import controllers as grading_controllers
 from apkd.registry import controllers as registry_controllers
 from apkd.translog import controllers as translog_controllers
 from apkd.web import controllers as web_controllers
+from apkd.wiring import wire
 
 DOMAINS = (
     banks_controllers,
@@ -70,6 +71,7 @@ async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_password_hashing(settings)
+    wire(settings)  # cross-domain hooks (grading's credential effects), with this app's settings
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:

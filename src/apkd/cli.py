@@ -3,61 +3,18 @@ through a ``register(group)`` function; the core commands live here."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.cliutil import db_session, fail, run, with_session
 from apkd.config import ConfigError, get_settings
 
-T = TypeVar("T")
+__all__ = ["db_session", "fail", "main", "run", "with_session"]
 DOMAIN_COMMANDS = ("exams", "grading", "credentials", "translog", "registry")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-def fail(message: str) -> NoReturn:
-    click.echo(f"Galat: {message}", err=True)
-    sys.exit(1)
-
-
-@asynccontextmanager
-async def db_session() -> AsyncIterator[AsyncSession]:
-    """A command's unit of work: committed when the block succeeds, rolled back when it raises
-    (docs/decisions/007-transactions.md)."""
-    from apkd.db import create_engine, session_factory
-
-    settings = get_settings()
-    engine = create_engine(settings.database_url, pool_size=2, direct_pool_size=settings.direct_pool_size)
-    try:
-        async with session_factory(engine)() as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            else:
-                await session.commit()
-    finally:
-        await engine.dispose()
-
-
-def with_session(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``fn`` in one unit of work (see :func:`db_session`)."""
-
-    async def go() -> T:
-        async with db_session() as s:
-            return await fn(s)
-
-    return run(go())
 
 
 @click.group()
@@ -70,6 +27,9 @@ def main() -> None:
     except ConfigError as exc:
         fail(str(exc))
     configure_password_hashing(settings)
+    from apkd.wiring import wire  # the CLI is a program of its own: wire it like create_app
+
+    wire(settings)
 
 
 # --- db ---------------------------------------------------------------------------------

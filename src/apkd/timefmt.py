@@ -7,7 +7,7 @@ hours from minutes with a dot ("14.05"). Times carry the Indonesian zone abbrevi
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "format_date_id",
     "format_datetime_id",
     "format_place_date_id",
+    "iso_utc",
     "zone_label",
 ]
 
@@ -41,6 +42,17 @@ _ZONE_ABBREVIATIONS: dict[str, str] = {
     "Asia/Ujung_Pandang": "WITA",
     "Asia/Jayapura": "WIT",
 }
+
+
+def iso_utc(dt: datetime) -> str:
+    """An aware datetime as ISO 8601 in UTC to the second, "2027-03-12T06:05:00Z" (sub-seconds
+    dropped): the form of every time in credentials, status lists and log events.
+
+    Raises ValueError on a naive datetime (its instant is unknown).
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("datetimes must be timezone-aware (the server owns time, in UTC)")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_date_id(d: date) -> str:

@@ -121,8 +121,8 @@ class Factory:
 
 @pytest.fixture
 def factory(clean: AsyncEngine, make_user: Any, settings: Any) -> Factory:
-    # Issuing through grading's effects uses these settings (the app lifespan does the same).
-    from apkd.credentials import service
+    # Issuing through grading's effects uses these settings (create_app wires the same).
+    from apkd.wiring import wire
 
-    service.configure(settings)
+    wire(settings)
     return Factory(clean, make_user)

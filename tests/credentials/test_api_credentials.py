@@ -15,11 +15,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from pypdf import PdfReader
 
-from apkd.credentials.jws import JWSError, verify_compact
-from apkd.credentials.keys import keys_from_jwks
 from apkd.credentials.qrdecode import decode_qr_image
 from apkd.credentials.statuslist import Bitstring
 from apkd.grading import effects
+from apkd.signing.jws import JWSError, verify_compact
+from apkd.signing.keys import keys_from_jwks
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 

@@ -9,8 +9,6 @@ import pytest
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-from apkd.credentials.jws import JWSError, sign_compact
-from apkd.credentials.keys import generate_key, public_jwk, thumbprint
 from apkd.credentials.number import format_number
 from apkd.credentials.qrtoken import (
     MAX_QR_TEXT_LENGTH,
@@ -25,6 +23,8 @@ from apkd.credentials.qrtoken import (
     verify_qr_text,
     verify_qr_token,
 )
+from apkd.signing.jws import JWSError, sign_compact
+from apkd.signing.keys import generate_key, public_jwk, thumbprint
 
 NIP = "198503152010012001"
 NUMBER = format_number("BPG", "5305", 2026, 123)

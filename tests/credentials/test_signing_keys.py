@@ -14,12 +14,14 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import col, select
 
-from apkd.credentials import keystore, service
-from apkd.credentials.jws import JWSError, verify_compact
-from apkd.credentials.keys import KeyDecryptionError, decrypt_private_key, keys_from_jwks
-from apkd.credentials.models import Credential, SigningKey
+from apkd.credentials import issuer_keys as keystore
+from apkd.credentials import service
+from apkd.credentials.models import Credential
 from apkd.errors import Conflict, NotFound
 from apkd.grading import effects
+from apkd.signing.jws import JWSError, verify_compact
+from apkd.signing.keys import KeyDecryptionError, decrypt_private_key, keys_from_jwks
+from apkd.signing.models import SigningKey
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +60,7 @@ async def test_private_key_is_stored_encrypted_under_the_secret(db, settings) ->
 async def test_rotation_keeps_old_credentials_valid(factory, db, client, settings) -> None:
     old = await issue_one(factory, db)
     new_key = await keystore.rotate(db, settings, actor="admin")
+    await db.commit()  # the caller's unit of work (a request, a CLI command) commits
     assert new_key.kid != old.kid
     new = await issue_one(factory, db)
     assert new.kid == new_key.kid
@@ -78,6 +81,7 @@ async def test_compromised_key_fails_what_it_signed_with_the_reason(factory, db,
     victim = await issue_one(factory, db)
     reason = "Salinan kunci ditemukan di laptop yang hilang"
     await keystore.compromise(db, settings, victim.kid, reason, actor="admin")
+    await db.commit()
 
     # Online: the verification policy gets the key and its status with the reason.
     public, status = await service.verification_keys(db)

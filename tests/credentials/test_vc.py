@@ -9,8 +9,6 @@ from uuid import UUID
 
 import pytest
 
-from apkd.credentials.jws import sign_compact, verify_compact
-from apkd.credentials.keys import generate_key, public_jwk, thumbprint
 from apkd.credentials.statuslist import StatusEntryRef
 from apkd.credentials.vc import (
     HolderInfo,
@@ -24,6 +22,8 @@ from apkd.credentials.vc import (
     new_salt,
     parse_datetime,
 )
+from apkd.signing.jws import sign_compact, verify_compact
+from apkd.signing.keys import generate_key, public_jwk, thumbprint
 
 BASE = "https://apkd.example.go.id"
 ISSUER = f"{BASE}/issuer"

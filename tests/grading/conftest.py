@@ -19,11 +19,8 @@ def factory(db: AsyncSession) -> GradingFactory:
 @pytest.fixture
 def recorded_effects() -> Iterator[RecordedEffects]:
     """A credential side that remembers what grading asked of it (idempotent like the real one)."""
-    previous = effects.current()
+    previous = effects.registered()
     rec = RecordedEffects(issued=[], revoked=[])
     effects.register(rec)
     yield rec
-    if isinstance(previous, effects.NoCredentialEffects):
-        effects.reset()
-    else:
-        effects.register(previous)
+    effects.register(previous)

@@ -84,7 +84,7 @@ def change_status(settings: Any, clean: AsyncEngine) -> Any:
 @pytest.fixture
 def jwks_doc(clean: AsyncEngine) -> Any:
     async def get() -> dict[str, Any]:
-        from apkd.credentials.keystore import public_jwks
+        from apkd.credentials.issuer_keys import public_jwks
 
         async with session_factory(clean)() as s:
             return await public_jwks(s)

@@ -191,7 +191,7 @@ async def test_tampered_record_and_compromised_key_show_not_valid(client, issue,
     assert out["valid"] is False and out["status"] == "invalid"
     assert "nama pemegang" in next(c for c in out["checks"] if c["name"] == "registry_record")["detail"]
 
-    from apkd.credentials.keystore import compromise
+    from apkd.credentials.issuer_keys import compromise
     from apkd.registry.service import KEYRING
 
     await compromise(db, settings, cred.kid, "Kunci tersalin ke laptop pribadi", actor="test")

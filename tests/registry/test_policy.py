@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from apkd.credentials import keys as keylib
 from apkd.credentials import qrtoken
-from apkd.credentials.jws import sign_compact
 from apkd.credentials.number import format_number
 from apkd.credentials.statuslist import StatusEntryRef
 from apkd.credentials.vc import HolderInfo, SchemeInfo, add_months, build_credential, jwt_claims
 from apkd.registry import policy
 from apkd.registry.policy import Context, KeyInfo, LogEvidence, RecordInfo, StatusEvidence
+from apkd.signing import keys as keylib
+from apkd.signing.jws import sign_compact
 
 BASE = "https://apkd.test"
 ISSUER = BASE + "/issuer"

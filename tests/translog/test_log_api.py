@@ -9,7 +9,7 @@ import hashlib
 import pytest
 from rfc9162 import indep_verify_consistency, indep_verify_inclusion, ref_mth
 
-from apkd.credentials.keys import public_key_from_jwk, thumbprint
+from apkd.signing.keys import public_key_from_jwk, thumbprint
 from apkd.translog import merkle, service
 
 

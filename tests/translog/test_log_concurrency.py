@@ -13,7 +13,7 @@ from rfc9162 import ref_mth
 from sqlalchemy import text
 
 from apkd.db import create_engine, session_factory
-from apkd.translog import service
+from apkd.translog import checkpoints, service
 
 WORKERS = 5
 ROUNDS = 8
@@ -45,7 +45,7 @@ async def test_concurrent_appends_from_several_engines_never_fork_the_tree(clean
                 await session.commit()
                 got.extend(zip(indexes, events, strict=True))
                 if round_ % 3 == 1:  # readers sign checkpoints (and race to create the log key)
-                    await service.current_checkpoint(session, settings)
+                    await checkpoints.current_checkpoint(session, settings)
         return got
 
     try:
@@ -69,7 +69,7 @@ async def test_concurrent_appends_from_several_engines_never_fork_the_tree(clean
         assert await service.tree_size(s) == total
         root = ref_mth(leaves)
         assert await service.root_at(s, total) == root
-        cp = await service.current_checkpoint(s, settings)
+        cp = await checkpoints.current_checkpoint(s, settings)
         assert cp.tree_size == total and base64.b64decode(cp.root_hash) == root
         nodes = (await s.execute(text("SELECT count(*) FROM log_node"))).scalar_one()
         assert nodes == sum(total >> level for level in range(total.bit_length()))

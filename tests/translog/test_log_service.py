@@ -12,7 +12,7 @@ from rfc9162 import indep_verify_consistency, indep_verify_inclusion, ref_mth
 from sqlalchemy import text
 
 from apkd.errors import BadRequest
-from apkd.translog import merkle, service
+from apkd.translog import checkpoints, merkle, service
 
 
 def ev(i: int, type_: str = "issued", **extra: str) -> dict[str, str]:
@@ -133,19 +133,19 @@ async def test_bad_proof_requests_are_client_errors(db, call, args, code) -> Non
 
 
 async def test_checkpoint_is_signed_stable_and_follows_the_tree(db, settings) -> None:
-    from apkd.credentials.keys import public_key_from_jwk
+    from apkd.signing.keys import public_key_from_jwk
 
-    empty = await service.current_checkpoint(db, settings)
+    empty = await checkpoints.current_checkpoint(db, settings)
     assert empty.tree_size == 0
     assert base64.b64decode(empty.root_hash) == hashlib.sha256(b"").digest()
 
     await service.append(db, [ev(i) for i in range(5)])
     await db.commit()
-    cp = await service.current_checkpoint(db, settings)
-    again = await service.current_checkpoint(db, settings)
+    cp = await checkpoints.current_checkpoint(db, settings)
+    again = await checkpoints.current_checkpoint(db, settings)
     assert cp == again  # stable while the size is unchanged
     assert cp.tree_size == 5 and base64.b64decode(cp.root_hash) == ref_mth(await all_leaves(db))
-    jwk = await service.current_log_key(db, settings)
+    jwk = await checkpoints.current_log_key(db, settings)
     assert jwk["kid"] == cp.key_id == empty.key_id
     public_key_from_jwk(jwk).verify(
         base64.b64decode(cp.signature), merkle.checkpoint_message(cp.tree_size, cp.root_hash, cp.timestamp)

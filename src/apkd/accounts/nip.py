@@ -26,7 +26,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-__all__ = ["MIN_BIRTH_YEAR", "MIN_CPNS_AGE", "NipError", "NipInfo", "NipPart", "validate_nip"]
+__all__ = [
+    "MIN_BIRTH_YEAR",
+    "MIN_CPNS_AGE",
+    "NipError",
+    "NipInfo",
+    "NipPart",
+    "mask_nip",
+    "masked_nip_or_dash",
+    "validate_nip",
+]
 
 MIN_BIRTH_YEAR = 1940
 MIN_CPNS_AGE = 18
@@ -112,3 +121,23 @@ def validate_nip(text: str, today: date | None = None) -> NipInfo:
         gender="L" if gender_text == "1" else "P",
         sequence=sequence,
     )
+
+
+def mask_nip(nip: str) -> str:
+    """An 18-digit NIP as public views and the QR token show it: the first 4 and last 3
+    digits, 11 '*' between ("1985***********001"). ValueError when it is not 18 digits."""
+    nip = nip.strip()
+    if not _DIGITS_RE.fullmatch(nip):
+        raise ValueError("NIP harus 18 digit angka")
+    return nip[:4] + "*" * 11 + nip[-3:]
+
+
+def masked_nip_or_dash(nip: str | None) -> str:
+    """mask_nip for a stored profile value: "-" when there is none, and a value that is not
+    18 digits (an old or foreign identifier) keeps only its last 3 characters."""
+    if not nip:
+        return "-"
+    try:
+        return mask_nip(nip)
+    except ValueError:
+        return "*" * max(0, len(nip) - 3) + nip[-3:]

@@ -16,11 +16,11 @@ def register(main: click.Group) -> None:
     @keys.command("list")
     def keys_list() -> None:
         """Tampilkan semua kunci: kid, status, tanggal dibuat/pensiun/bocor."""
-        from apkd.cli import with_session
-        from apkd.credentials import keystore
+        from apkd.cliutil import with_session
+        from apkd.credentials import issuer_keys
 
         async def go(s: AsyncSession) -> list[str]:
-            rows = await keystore.list_keys(s)
+            rows = await issuer_keys.list_keys(s)
             out = []
             for row in rows:
                 line = f"{row.kid}  {row.status:<11}  dibuat {row.created_at:%Y-%m-%d %H:%M} UTC"
@@ -40,14 +40,14 @@ def register(main: click.Group) -> None:
     @keys.command("rotate")
     def keys_rotate() -> None:
         """Buat kunci baru untuk menandatangani mulai sekarang; kunci lama tetap dipublikasikan."""
-        from apkd.cli import with_session
+        from apkd.cliutil import with_session
         from apkd.config import get_settings
-        from apkd.credentials import keystore
+        from apkd.credentials import issuer_keys
 
         settings = get_settings()
 
         async def go(s: AsyncSession) -> str:
-            return (await keystore.rotate(s, settings, actor="cli")).kid
+            return (await issuer_keys.rotate(s, settings, actor="cli")).kid
 
         kid = with_session(go)
         click.echo(f"Kunci baru aktif: {kid}. Kunci sebelumnya dipensiunkan dan tetap ada di JWKS.")
@@ -57,15 +57,15 @@ def register(main: click.Group) -> None:
     @click.option("--reason", required=True, help="Alasan (ditampilkan saat verifikasi gagal).")
     def keys_compromise(kid: str, reason: str) -> None:
         """Tandai kunci KID bocor: semua sertifikat yang ditandatanganinya gagal verifikasi."""
-        from apkd.cli import with_session
+        from apkd.cliutil import with_session
         from apkd.config import get_settings
-        from apkd.credentials import keystore
+        from apkd.credentials import issuer_keys
         from apkd.errors import AppError
 
         settings = get_settings()
 
         async def go(s: AsyncSession) -> str:
-            return (await keystore.compromise(s, settings, kid, reason, actor="cli")).kid
+            return (await issuer_keys.compromise(s, settings, kid, reason, actor="cli")).kid
 
         try:
             with_session(go)

@@ -1,20 +1,19 @@
 """HTTP handlers of the credentials domain (thin: the rules are in the service).
 
-``ROUTES`` is what app.py mounts; ``LIFESPANS`` hands the app's settings to the service, so
-that issuing on publish (called by grading) signs with this app's keys and base URL.
+``ROUTES`` is what app.py mounts. (Issuing on publish, called by grading, gets the app's
+settings through apkd.wiring.wire, called by create_app.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import anyio
-from litestar import Controller, Litestar, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import admin_only, any_login, requires
@@ -288,8 +287,7 @@ async def status_list(
     request: Request[Any, Any, Any], list_id: int, db: AsyncSession, settings: Settings
 ) -> Response[Any]:
     """A Bitstring Status List credential, signed as a vc+jwt (public)."""
-    signed = await service.signed_status_list(db, list_id, settings)
-    await db.commit()  # a first key may have been created
+    signed = await service.signed_status_list(db, list_id, settings)  # may create a first key
     return cached(
         request,
         signed.jwt.encode("ascii"),
@@ -299,11 +297,4 @@ async def status_list(
     )
 
 
-@contextlib.asynccontextmanager
-async def configure_settings(app: Litestar) -> AsyncIterator[None]:
-    service.configure(app.state.settings)
-    yield
-
-
 ROUTES: list[Any] = [CredentialController, my_credentials, jwks, status_list]
-LIFESPANS: list[Any] = [configure_settings]

@@ -1,27 +1,45 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from apkd.dbtypes import UTCDateTime, utcnow
 
 
-class SigningKey(SQLModel, table=True):
-    __tablename__ = "signing_key"
+class CredentialStatus(StrEnum):
+    """The stored status of a credential (expiry is not stored: see EffectiveStatus)."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    kid: str = Field(max_length=64, unique=True)
-    purpose: str = Field(max_length=16, index=True)  # credential | log
-    public_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    private_key_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="active", max_length=16)  # active | retired | compromised
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    compromised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    compromise_reason: str | None = None
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+
+
+class EffectiveStatus(StrEnum):
+    """What a verifier is told: the stored status, with expiry following validUntil."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    EXPIRED = "expired"
+
+
+class StatusPurpose(StrEnum):
+    """The two Bitstring Status Lists every credential has an entry in."""
+
+    REVOCATION = "revocation"
+    SUSPENSION = "suspension"
+
+
+class CredentialAction(StrEnum):
+    """A credential's history (credential_event.action), as logged."""
+
+    ISSUED = "issued"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    REINSTATED = "reinstated"
 
 
 class CredentialSerial(SQLModel, table=True):
@@ -38,7 +56,7 @@ class StatusList(SQLModel, table=True):
     __tablename__ = "status_list"
 
     id: int | None = Field(default=None, primary_key=True)
-    purpose: str = Field(max_length=16)  # revocation | suspension
+    purpose: str = Field(max_length=16)  # StatusPurpose
     size: int
     bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     allocated: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -63,7 +81,7 @@ class Credential(SQLModel, table=True):
     attempt_id: int | None = Field(default=None, foreign_key="attempt.id", unique=True)
     result_id: int | None = Field(default=None, foreign_key="result.id")
     renews_id: int | None = Field(default=None, foreign_key="credential.id")
-    status: str = Field(default="active", max_length=16)  # active | revoked | suspended
+    status: str = Field(default=CredentialStatus.ACTIVE, max_length=16)  # CredentialStatus
     holder_name: str = Field(max_length=200)
     nip_masked: str = Field(max_length=18)
     nip_salt: str = Field(max_length=64)
@@ -92,7 +110,7 @@ class CredentialEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     credential_id: int = Field(foreign_key="credential.id", index=True)
-    action: str = Field(max_length=16)
+    action: str = Field(max_length=16)  # CredentialAction
     reason: str | None = None
     actor_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

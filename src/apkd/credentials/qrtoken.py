@@ -38,9 +38,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from apkd.credentials.jws import JWSError, sign_compact, verify_compact
-from apkd.credentials.keys import b64url_encode
+from apkd.accounts.nip import mask_nip
 from apkd.credentials.number import NumberError, parse_number
+from apkd.signing.jws import JWSError, sign_compact, verify_compact
+from apkd.signing.keys import b64url_encode
 
 __all__ = [
     "MAX_QR_TEXT_LENGTH",
@@ -62,7 +63,6 @@ MAX_QR_TEXT_LENGTH = 450
 MIN_INSTANSI = 12
 MIN_NAME = 16
 ELLIPSIS = "…"
-_NIP_RE = re.compile(r"[0-9]{18}")
 _MASKED_RE = re.compile(r"([0-9]{4})\*{11}([0-9]{3})")
 _COMPACT_MASK_RE = re.compile(r"([0-9]{4})\*([0-9]{3})")
 _DIGEST_RE = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -96,14 +96,6 @@ class QRClaims:
     @property
     def scheme_code(self) -> str:
         return parse_number(self.number).scheme
-
-
-def mask_nip(nip: str) -> str:
-    """An 18-digit NIP with all but its first 4 and last 3 digits replaced by '*'."""
-    nip = nip.strip()
-    if not _NIP_RE.fullmatch(nip):
-        raise ValueError("NIP harus 18 digit angka")
-    return nip[:4] + "*" * 11 + nip[-3:]
 
 
 def vc_digest(vc_jwt: str) -> str:

@@ -1,12 +1,12 @@
 """Credentials: the rules, given a session.
 
-Issuing lives in :mod:`apkd.credentials.issuing`, keys in :mod:`apkd.credentials.keystore`;
+Issuing lives in :mod:`apkd.credentials.issuing`, keys in :mod:`apkd.credentials.issuer_keys`;
 this module reads credentials, changes their status (revoke, suspend, reinstate), serves
-status lists, and registers the credential effects grading calls on publish
-(:class:`Effects`; registered when this module is imported).
+status lists, and implements the credential effects grading calls on publish
+(:class:`Effects`, registered by ``apkd.wiring.wire`` when the app or the CLI is built).
 
-Settings: the app's lifespan calls :func:`configure` with its settings; code outside an app
-(CLI, tests, benchmarks) passes settings explicitly or relies on ``get_settings()``.
+Everything runs in the caller's transaction and flushes; the request (or the CLI command)
+commits. Settings are always passed in, never read from a module global.
 """
 
 from __future__ import annotations
@@ -25,7 +25,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd import audit
 from apkd.accounts.models import User
 from apkd.banks.models import Scheme, SchemeUnit
-from apkd.config import Settings, get_settings
+from apkd.chunked import chunks
+from apkd.config import Settings
+from apkd.credentials.issuer_keys import (
+    active_signer,
+    ensure_keys,
+    key_status,
+    public_jwks,
+    verification_keys,
+)
 from apkd.credentials.issuing import (
     ISSUER_TZ,
     IssuedBatch,
@@ -33,15 +41,15 @@ from apkd.credentials.issuing import (
     status_list_url,
     verify_url,
 )
-from apkd.credentials.jws import sign_compact
-from apkd.credentials.keystore import (
-    active_signer,
-    ensure_keys,
-    key_status,
-    public_jwks,
-    verification_keys,
+from apkd.credentials.models import (
+    Credential,
+    CredentialAction,
+    CredentialEvent,
+    CredentialStatus,
+    EffectiveStatus,
+    StatusList,
+    StatusPurpose,
 )
-from apkd.credentials.models import Credential, CredentialEvent, StatusList
 from apkd.credentials.number import NumberError, check_character, is_valid_number, parse_number
 from apkd.credentials.pdf import CertificateData, render_certificate
 from apkd.credentials.statuslist import Bitstring, build_status_list_credential, encode_list
@@ -49,6 +57,9 @@ from apkd.db import is_postgres, utcnow
 from apkd.errors import BadRequest, Conflict, NotFound, Unprocessable
 from apkd.exams.models import Attempt
 from apkd.httpcache import etag_for
+from apkd.signing.jws import sign_compact
+from apkd.timefmt import iso_utc
+from apkd.translog.service import append
 
 __all__ = [
     "STATUS_LIST_TTL_SECONDS",
@@ -59,8 +70,6 @@ __all__ = [
     "certificate_data",
     "certificate_pdf",
     "change_status",
-    "configure",
-    "current_settings",
     "effective_status",
     "ensure_keys",
     "get_by_number",
@@ -84,19 +93,6 @@ STATUS_LIST_TTL_SECONDS = 300
 # after that, while caches of up to a ttl never serve an expired one.
 STATUS_LIST_VALIDITY = timedelta(days=1)
 MAX_REASON = 500
-
-_settings: Settings | None = None
-
-
-def configure(settings: Settings) -> None:
-    """The settings issuing uses when grading calls the effects (set by the app lifespan)."""
-    global _settings
-    _settings = settings
-
-
-def current_settings() -> Settings:
-    return _settings if _settings is not None else get_settings()
-
 
 # --- numbers and reads ------------------------------------------------------------------
 
@@ -126,15 +122,15 @@ def canonical_number(text: str) -> str:
         ) from exc
 
 
-def effective_status(cred: Credential, now: datetime | None = None) -> str:
+def effective_status(cred: Credential, now: datetime | None = None) -> EffectiveStatus:
     """valid | revoked | suspended | expired (expiry follows validUntil)."""
-    if cred.status == "revoked":
-        return "revoked"
-    if cred.status == "suspended":
-        return "suspended"
+    if cred.status == CredentialStatus.REVOKED:
+        return EffectiveStatus.REVOKED
+    if cred.status == CredentialStatus.SUSPENDED:
+        return EffectiveStatus.SUSPENDED
     if (now or utcnow()) >= cred.valid_until:
-        return "expired"
-    return "valid"
+        return EffectiveStatus.EXPIRED
+    return EffectiveStatus.VALID
 
 
 async def get_by_number(session: AsyncSession, number: str) -> Credential | None:
@@ -176,11 +172,11 @@ async def scheme_titles(session: AsyncSession, codes: Sequence[str]) -> dict[str
 
 # --- status changes ---------------------------------------------------------------------
 
-_ACTIONS = {
+_ACTIONS: dict[str, tuple[StatusPurpose, bool, CredentialAction, str]] = {
     # action: (purpose of the list touched, bit value, event type, audit action)
-    "revoke": ("revocation", True, "revoked", "credential.revoked"),
-    "suspend": ("suspension", True, "suspended", "credential.suspended"),
-    "reinstate": ("suspension", False, "reinstated", "credential.reinstated"),
+    "revoke": (StatusPurpose.REVOCATION, True, CredentialAction.REVOKED, "credential.revoked"),
+    "suspend": (StatusPurpose.SUSPENSION, True, CredentialAction.SUSPENDED, "credential.suspended"),
+    "reinstate": (StatusPurpose.SUSPENSION, False, CredentialAction.REINSTATED, "credential.reinstated"),
 }
 
 
@@ -189,13 +185,13 @@ def _reason_code(reason: str) -> str:
 
 
 def _check_transition(cred: Credential, action: str) -> None:
-    if cred.status == "revoked":
+    if cred.status == CredentialStatus.REVOKED:
         raise Conflict(
             "Sertifikat ini sudah dicabut; pencabutan bersifat permanen.", code="credential_revoked"
         )
-    if action == "suspend" and cred.status == "suspended":
+    if action == "suspend" and cred.status == CredentialStatus.SUSPENDED:
         raise Conflict("Sertifikat ini sudah dibekukan.", code="already_suspended")
-    if action == "reinstate" and cred.status != "suspended":
+    if action == "reinstate" and cred.status != CredentialStatus.SUSPENDED:
         raise Conflict("Hanya sertifikat yang sedang dibekukan yang dapat dipulihkan.", code="not_suspended")
 
 
@@ -249,7 +245,7 @@ async def _apply(
     session.sync_session.info.setdefault(_CHANGED, set()).update(c.number for c in creds)
     by_list: dict[int, list[int]] = defaultdict(list)
     for c in creds:
-        if purpose == "revocation":
+        if purpose == StatusPurpose.REVOCATION:
             by_list[c.revocation_list_id].append(c.revocation_index)
         else:
             by_list[c.suspension_list_id].append(c.suspension_index)
@@ -267,11 +263,11 @@ async def _apply(
         session.add(row)
     for c in creds:
         if action == "revoke":
-            c.status, c.revoked_at, c.revocation_reason = "revoked", now, reason
+            c.status, c.revoked_at, c.revocation_reason = CredentialStatus.REVOKED, now, reason
         elif action == "suspend":
-            c.status, c.suspended_at, c.suspension_reason = "suspended", now, reason
+            c.status, c.suspended_at, c.suspension_reason = CredentialStatus.SUSPENDED, now, reason
         else:
-            c.status = "active"
+            c.status = CredentialStatus.ACTIVE
         session.add(c)
         assert c.id is not None
         session.add(
@@ -280,9 +276,7 @@ async def _apply(
             )
         )
     await session.flush()
-    from apkd.translog.service import append
-
-    time_text = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    time_text = iso_utc(now)
     await append(
         session,
         [
@@ -326,7 +320,7 @@ async def change_status(
     actor_id: int | None = None,
     now: datetime | None = None,
 ) -> Credential:
-    """Revoke, suspend or reinstate one credential, with a reason; commits."""
+    """Revoke, suspend or reinstate one credential, with a reason (flushed, not committed)."""
     text = canonical_number(number)
     clean = _clean_reason(reason)
     found = (await session.exec(select(Credential.id).where(Credential.number == text))).first()
@@ -336,7 +330,6 @@ async def change_status(
     cred = creds[0]
     _check_transition(cred, action)
     await _apply(session, creds, action, clean, actor=actor, actor_id=actor_id, now=now or utcnow())
-    await session.commit()
     return cred
 
 
@@ -359,7 +352,9 @@ async def revoke_many(
     if not credential_ids:
         return 0
     creds = [
-        c for c in await _lock_credentials(session, sorted(set(credential_ids))) if c.status != "revoked"
+        c
+        for c in await _lock_credentials(session, sorted(set(credential_ids)))
+        if c.status != CredentialStatus.REVOKED
     ]
     if not creds:
         return 0
@@ -502,15 +497,12 @@ async def certificate_pdf(session: AsyncSession, cred: Credential, settings: Set
 
 
 class Effects:
-    """apkd.grading.effects.CredentialEffects: issuing on publish, revoking on regrade.
-    Both run in the caller's transaction; the caller commits."""
+    """apkd.grading.effects.CredentialEffects: issuing on publish, revoking on regrade, with
+    the settings of the app or CLI that registered it. Both run in the caller's transaction;
+    the caller commits."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._own = settings
-
-    @property
-    def settings(self) -> Settings:
-        return self._own or current_settings()
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
     async def issue(self, session: AsyncSession, result_ids: list[int], *, actor: str | None) -> int:
         batch = await issue_for_results(session, result_ids, settings=self.settings, actor=actor)
@@ -520,27 +512,9 @@ class Effects:
         self, session: AsyncSession, result_ids: list[int], *, actor: str | None
     ) -> int:
         ids: list[int] = []
-        unique = sorted(set(result_ids))
-        for i in range(0, len(unique), 2000):
-            part = unique[i : i + 2000]
-            ids.extend(
-                cid
-                for cid in (
-                    await session.exec(
-                        select(Credential.id).where(
-                            col(Credential.result_id).in_(part), Credential.status != "revoked"
-                        )
-                    )
-                ).all()
-                if cid is not None
+        for part in chunks(sorted(set(result_ids))):
+            stmt = select(Credential.id).where(
+                col(Credential.result_id).in_(part), Credential.status != CredentialStatus.REVOKED
             )
+            ids.extend(cid for cid in (await session.exec(stmt)).all() if cid is not None)
         return await revoke_many(session, ids, "regraded", actor=actor)
-
-
-def _register() -> None:
-    from apkd.grading import effects
-
-    effects.register(Effects())
-
-
-_register()

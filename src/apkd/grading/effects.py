@@ -2,9 +2,13 @@
 
 Grading knows nothing of credentials: after publishing or regrading it calls
 ``current().issue(...)`` for results that (newly) pass and ``current().revoke_regraded(...)``
-for results that no longer pass. The credentials package registers the real implementation
-when ``apkd.credentials.service`` is imported (app.py imports every domain). Until then a
-loudly named stand-in, :class:`NoCredentialEffects`, does nothing and reports zero.
+for results that no longer pass. The implementation is registered explicitly where the
+program is assembled: ``apkd.wiring.wire`` (called by ``create_app`` and by the ``apkd``
+command) registers the credentials package's. Nothing registers itself on import.
+
+A missing registration is an error (:class:`EffectsNotRegistered`), never a silent skip:
+publishing without it would grade and issue no credential. Tests (and benchmarks) that want
+grading alone register :class:`NoCredentialEffects`, the loudly named stand-in, themselves.
 
 Both calls run in the caller's transaction; the caller commits. Issuing is idempotent (one
 credential per attempt), so handing over a result that already has a credential is harmless.
@@ -17,7 +21,15 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-__all__ = ["CredentialEffects", "NoCredentialEffects", "current", "register", "reset"]
+__all__ = [
+    "CredentialEffects",
+    "EffectsNotRegistered",
+    "NoCredentialEffects",
+    "current",
+    "register",
+    "registered",
+    "reset",
+]
 
 log = logging.getLogger("apkd.grading")
 
@@ -34,37 +46,55 @@ class CredentialEffects(Protocol):
         ...
 
 
+class EffectsNotRegistered(RuntimeError):
+    """Grading was asked to publish in a program that never registered the credential side."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no credential effects registered: build the program with apkd.app.create_app() or "
+            "call apkd.wiring.wire(settings) first (tests wanting grading alone register "
+            "apkd.grading.effects.NoCredentialEffects())"
+        )
+
+
 class NoCredentialEffects:
-    """Development stand-in used while no credentials implementation is registered."""
+    """Stand-in that issues and revokes nothing: only for tests and benchmarks of grading
+    alone, registered explicitly."""
 
     async def issue(self, session: AsyncSession, result_ids: list[int], *, actor: str | None) -> int:
         if result_ids:
-            log.warning("no credential implementation registered: %d issuance(s) skipped", len(result_ids))
+            log.warning("NoCredentialEffects registered: %d issuance(s) skipped", len(result_ids))
         return 0
 
     async def revoke_regraded(
         self, session: AsyncSession, result_ids: list[int], *, actor: str | None
     ) -> int:
         if result_ids:
-            log.warning("no credential implementation registered: %d revocation(s) skipped", len(result_ids))
+            log.warning("NoCredentialEffects registered: %d revocation(s) skipped", len(result_ids))
         return 0
 
 
-_NONE = NoCredentialEffects()
 _registered: CredentialEffects | None = None
 
 
-def register(effects: CredentialEffects) -> None:
-    """Install the implementation grading calls (the credentials package does this on import)."""
+def register(effects: CredentialEffects | None) -> None:
+    """Install the implementation grading calls (None: back to nothing registered)."""
     global _registered
     _registered = effects
 
 
 def reset() -> None:
-    """Back to the stand-in (for tests)."""
-    global _registered
-    _registered = None
+    """Nothing registered any more (for tests)."""
+    register(None)
+
+
+def registered() -> CredentialEffects | None:
+    """The registered implementation, or None (to save and restore it around a test)."""
+    return _registered
 
 
 def current() -> CredentialEffects:
-    return _registered if _registered is not None else _NONE
+    """The registered implementation; EffectsNotRegistered when there is none."""
+    if _registered is None:
+        raise EffectsNotRegistered()
+    return _registered

@@ -35,10 +35,11 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from apkd.credentials import jws, qrtoken
-from apkd.credentials.keys import b64url_decode
+from apkd.credentials import qrtoken
 from apkd.credentials.number import NumberError, ParsedNumber, parse_number
 from apkd.credentials.qrtoken import QRClaims
+from apkd.signing import jws
+from apkd.signing.keys import b64url_decode
 from apkd.timefmt import format_date_id
 
 _WITA = ZoneInfo("Asia/Makassar")
@@ -697,9 +698,9 @@ def keyinfos_from_jwks(doc: Mapping[str, Any]) -> dict[str, KeyInfo]:
     """kid -> KeyInfo for every Ed25519 key of a JWK Set, with its published status (an
     apkd JWKS may carry ``status``, ``compromised_at`` and ``compromise_reason`` members).
 
-    Raises apkd.credentials.keys.KeyFormatError on a set that apkd would not publish.
+    Raises apkd.signing.keys.KeyFormatError on a set that apkd would not publish.
     """
-    from apkd.credentials.keys import keys_from_jwks, thumbprint
+    from apkd.signing.keys import keys_from_jwks, thumbprint
 
     entries = [*(doc.get("keys") or []), *(doc.get("compromised_keys") or [])]
     public = keys_from_jwks({"keys": entries})

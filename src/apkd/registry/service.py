@@ -32,7 +32,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings
 from apkd.credentials import service as credentials_service
-from apkd.credentials.keys import KeyFormatError
 from apkd.credentials.models import Credential, StatusList
 from apkd.credentials.number import NumberError, parse_number
 from apkd.db import direct_pool, pool_gate
@@ -40,6 +39,7 @@ from apkd.dbtypes import table_of
 from apkd.httpcache import etag_for
 from apkd.registry import policy
 from apkd.registry.policy import Context, KeyInfo, LogEvidence, RecordInfo, StatusEvidence, Verdict
+from apkd.signing.keys import KeyFormatError
 
 log = logging.getLogger("apkd.registry")
 T = TypeVar("T")
@@ -83,9 +83,9 @@ def normalize_number(text: str) -> str:
 
 
 async def load_jwks(session: AsyncSession) -> dict[str, Any]:
-    """The published JWKS (apkd.credentials.keystore.public_jwks): every credential key that
+    """The published JWKS (apkd.credentials.issuer_keys.public_jwks): every credential key that
     ever signed, with status; compromised ones under ``compromised_keys``."""
-    from apkd.credentials.keystore import public_jwks
+    from apkd.credentials.issuer_keys import public_jwks
 
     return await public_jwks(session)
 

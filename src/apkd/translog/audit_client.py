@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from apkd.credentials.keys import KeyFormatError, public_key_from_jwk, thumbprint
+from apkd.signing.keys import KeyFormatError, public_key_from_jwk, thumbprint
 from apkd.translog import merkle
 
 __all__ = [

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd.config import Settings
 from apkd.errors import BadRequest
 from apkd.httpcache import cached
-from apkd.translog import merkle, service
+from apkd.translog import checkpoints, merkle, service
 from apkd.translog.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
@@ -52,7 +52,7 @@ class LogController(Controller):
 
         The same checkpoint is served while the log does not grow (ETag / If-None-Match).
         """
-        cp = await service.current_checkpoint(db, settings)
+        cp = await checkpoints.current_checkpoint(db, settings)
         body = CheckpointOut(
             tree_size=cp.tree_size,
             root_hash=cp.root_hash,
@@ -65,7 +65,7 @@ class LogController(Controller):
     @get("/key", opt={"public": True})
     async def key(self, db: AsyncSession, settings: Settings) -> Response[dict[str, Any]]:
         """The log's Ed25519 public key as a JWK (kid = RFC 7638 thumbprint)."""
-        jwk = await service.current_log_key(db, settings)
+        jwk = await checkpoints.current_log_key(db, settings)
         return Response(content=jwk, headers={"Cache-Control": KEY_CACHE})
 
     @get("/entries", opt={"public": True})

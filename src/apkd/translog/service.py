@@ -1,4 +1,4 @@
-"""The transparency log: appends, signed checkpoints and RFC 9162 proofs over stored nodes.
+"""The transparency log: appends, reads and RFC 9162 proofs over stored nodes.
 
 Storage (see :mod:`apkd.translog.merkle`): ``log_entry`` holds the exact leaf bytes,
 ``log_node`` every complete aligned subtree hash (level 0 = leaf hashes), written once and
@@ -7,54 +7,52 @@ locks the ``log_head`` row (``SELECT ... FOR UPDATE``), SQLite's write lock (``B
 IMMEDIATE``, see apkd.db) already serializes every writer. Readers never lock: a node, once
 visible, is final, so a proof for any size up to the committed head is always answerable.
 
-Every proof, and the root of a new checkpoint, reads its O(log n) nodes in one query.
+Every proof, and the root of a new checkpoint, reads its O(log n) nodes in one query. Which
+events may be logged is :mod:`apkd.translog.events`; the log key and signed checkpoints are
+:mod:`apkd.translog.checkpoints`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from apkd.config import Settings
-from apkd.credentials import keys as keymod
-from apkd.credentials.models import SigningKey
-from apkd.db import is_postgres, serialize, utcnow
+from apkd.db import is_postgres, utcnow
 from apkd.dbtypes import table_of
 from apkd.errors import BadRequest
 from apkd.translog import merkle
-from apkd.translog.models import LogCheckpoint, LogEntry, LogHead, LogNode
+from apkd.translog.events import (
+    ALLOWED_KEYS,
+    EVENT_TYPES,
+    canonical_bytes,
+    decode_leaf,
+    is_number,
+    validate_event,
+    validate_events,
+)
+from apkd.translog.models import LogEntry, LogHead, LogNode
 
 __all__ = [
     "ALLOWED_KEYS",
     "EVENT_TYPES",
     "MAX_PAGE",
-    "Checkpoint",
     "LogInconsistency",
     "append",
     "canonical_bytes",
     "consistency_proof",
-    "current_checkpoint",
-    "current_log_key",
     "decode_leaf",
-    "ensure_log_key",
     "entries",
     "find_entries",
     "find_leaves",
     "inclusion_proof",
     "is_number",
-    "log_public_jwk",
     "parse_index",
     "root_at",
     "tree_size",
@@ -62,15 +60,12 @@ __all__ = [
     "validate_events",
 ]
 
-ALLOWED_KEYS = frozenset({"type", "number", "vc_sha256", "time", "kid", "reason_code"})
-EVENT_TYPES = frozenset({"issued", "revoked", "suspended", "reinstated", "key_rotated", "key_compromised"})
 MAX_PAGE = 1000
-LOG_KEY_PURPOSE = "log"
 
 _HEAD = table_of(LogHead)
 _ENTRY = table_of(LogEntry)
 _NODE = table_of(LogNode)
-_CHECKPOINT = table_of(LogCheckpoint)
+
 
 _PG_FETCH_NODES = text(
     "SELECT n.level, n.idx, n.hash"
@@ -92,90 +87,11 @@ _PG_INSERT_NODES = text(
 _SQLITE_INSERT_ENTRIES = "INSERT INTO log_entry (idx, entry, number, created_at) VALUES (?, ?, ?, ?)"
 _SQLITE_INSERT_NODES = "INSERT INTO log_node (level, idx, hash) VALUES (?, ?, ?)"
 
-_NUMBER_RE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,63}")
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_KID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_REASON_RE = re.compile(r"[a-z0-9_]{1,64}")
-_LONG_DIGITS = re.compile(r"\d{16,}")  # a NIK (16 digits) or a NIP (18 digits)
 _INDEX_RE = re.compile(r"\d{1,18}")
 
 
 class LogInconsistency(RuntimeError):
     """The stored tree lacks a node it must have: a server-side fault, never the caller's."""
-
-
-# ---------------------------------------------------------------------------
-# Events and leaves
-# ---------------------------------------------------------------------------
-
-
-# json.dumps with these arguments builds a new encoder per call; one, made once, gives the
-# same bytes.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_bytes(event: Mapping[str, Any]) -> bytes:
-    """The leaf bytes of an event: JSON with sorted keys, no spaces, UTF-8."""
-    return _CANONICAL.encode(dict(event)).encode("utf-8")
-
-
-_FIELD_PATTERNS = (
-    ("number", _NUMBER_RE),
-    ("vc_sha256", _SHA256_RE),
-    ("kid", _KID_RE),
-    ("reason_code", _REASON_RE),
-)
-_NO_LONG_DIGITS = ("number", "kid", "reason_code")
-
-
-def validate_event(event: Mapping[str, Any]) -> dict[str, str]:
-    """A checked copy of ``event``; ValueError when it is not a loggable event.
-
-    Only the keys in ALLOWED_KEYS are accepted, all string-valued, so no personal data (a
-    name, a NIP) can enter the public, permanent log. ``time`` defaults to now (UTC).
-    """
-    return _validate_event(event, set())
-
-
-def validate_events(events: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """validate_event for each event of a batch; every check runs for every event, except
-    that a ``time`` text already parsed for an earlier event of the batch is not parsed again
-    (a batch usually shares one)."""
-    seen_times: set[str] = set()
-    return [_validate_event(e, seen_times) for e in events]
-
-
-def _validate_event(event: Mapping[str, Any], seen_times: set[str]) -> dict[str, str]:
-    if not isinstance(event, Mapping):
-        raise ValueError("a log event must be a dict")
-    if not ALLOWED_KEYS.issuperset(event):
-        unknown = sorted(str(k) for k in event if k not in ALLOWED_KEYS)
-        raise ValueError(f"log event has keys that are not allowed (personal data?): {unknown}")
-    out: dict[str, str] = {}
-    for key, value in event.items():
-        if not isinstance(value, str):
-            raise ValueError(f"log event field {key!r} must be a string")
-        out[key] = value
-    if out.get("type") not in EVENT_TYPES:
-        raise ValueError(f"log event type must be one of {sorted(EVENT_TYPES)}")
-    for key, pattern in _FIELD_PATTERNS:
-        if key in out and not pattern.fullmatch(out[key]):
-            raise ValueError(f"log event field {key!r} is malformed")
-    for key in _NO_LONG_DIGITS:
-        if key in out and _LONG_DIGITS.search(out[key]):
-            raise ValueError(f"log event field {key!r} looks like a NIK/NIP; personal data is refused")
-    stamp = out.get("time")
-    if stamp is None:
-        out["time"] = utcnow().isoformat().replace("+00:00", "Z")
-    elif stamp not in seen_times:
-        try:
-            parsed = datetime.fromisoformat(stamp)
-        except ValueError:
-            raise ValueError("log event time must be ISO 8601") from None
-        if parsed.tzinfo is None:
-            raise ValueError("log event time must carry a UTC offset")
-        seen_times.add(stamp)
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -301,20 +217,6 @@ async def append(session: AsyncSession, events: Sequence[Mapping[str, Any]]) -> 
 # ---------------------------------------------------------------------------
 
 
-def decode_leaf(leaf: bytes) -> dict[str, Any]:
-    """The event of a leaf; a leaf that is not a JSON object (a damaged log) decodes to {}."""
-    try:
-        value = json.loads(leaf.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def is_number(text: str) -> bool:
-    """Whether ``text`` has the shape of a credential number as logged."""
-    return bool(_NUMBER_RE.fullmatch(text)) and not _LONG_DIGITS.search(text)
-
-
 async def find_entries(session: AsyncSession, number: str) -> list[tuple[int, dict[str, Any]]]:
     """(index, event) of every leaf about credential ``number``, oldest first."""
     conn = await session.connection()
@@ -432,140 +334,3 @@ async def root_at(session: AsyncSession, size: int) -> bytes:
     keys = merkle.root_nodes(size)
     nodes = await _nodes_within(session, keys, size, "tree_size")
     return merkle.root_hash(size, nodes)
-
-
-# ---------------------------------------------------------------------------
-# The log key and signed checkpoints
-# ---------------------------------------------------------------------------
-
-
-async def _active_log_key(session: AsyncSession) -> SigningKey | None:
-    conn = await session.connection()
-    table = table_of(SigningKey)
-    row = (
-        await conn.execute(
-            select(table.c.id)
-            .where(table.c.purpose == LOG_KEY_PURPOSE, table.c.status == "active")
-            .order_by(table.c.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        return None
-    return await session.get(SigningKey, row)
-
-
-async def ensure_log_key(session: AsyncSession, settings: Settings) -> SigningKey:
-    """The log's active Ed25519 key, created (encrypted at rest) on first use.
-
-    Race-safe: creation is serialized in the database, and re-checked under the lock. A
-    newly created key is flushed, not committed; the caller commits.
-    """
-    found = await _active_log_key(session)
-    if found is not None:
-        return found
-    await serialize(session, "translog_log_key")
-    found = await _active_log_key(session)
-    if found is not None:
-        return found
-    private = keymod.generate_key()
-    jwk = keymod.public_jwk(private)
-    kid = keymod.thumbprint(jwk)
-    row = SigningKey(
-        kid=kid,
-        purpose=LOG_KEY_PURPOSE,
-        public_jwk={**jwk, "kid": kid},
-        private_key_enc=keymod.encrypt_private_key(private, settings.secret_key, kid),
-        status="active",
-    )
-    session.add(row)
-    await session.flush()
-    return row
-
-
-def log_public_jwk(key: SigningKey) -> dict[str, Any]:
-    """The public JWK of the log key (with kid = RFC 7638 thumbprint, alg EdDSA, use sig)."""
-    public = {k: v for k, v in key.public_jwk.items() if k in {"kty", "crv", "x"}}
-    return keymod.jwks([public])["keys"][0]
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    tree_size: int
-    root_hash: str
-    timestamp: int
-    signature: str
-    key_id: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "tree_size": self.tree_size,
-            "root_hash": self.root_hash,
-            "timestamp": self.timestamp,
-            "signature": self.signature,
-            "key_id": self.key_id,
-        }
-
-
-async def _stored_checkpoint(conn: AsyncConnection) -> tuple[int, Checkpoint | None]:
-    """(head size, the stored checkpoint of that size or None), in one query."""
-    head = select(func.coalesce(func.max(_HEAD.c.tree_size), 0).label("size")).subquery()
-    row = (
-        await conn.execute(
-            select(
-                head.c.size,
-                _CHECKPOINT.c.root_hash,
-                _CHECKPOINT.c.timestamp_ms,
-                _CHECKPOINT.c.signature,
-                _CHECKPOINT.c.key_id,
-            ).select_from(head.outerjoin(_CHECKPOINT, _CHECKPOINT.c.tree_size == head.c.size))
-        )
-    ).one()
-    size = int(row[0])
-    if row[1] is None:
-        return size, None
-    return size, Checkpoint(size, row[1], int(row[2]), row[3], row[4])
-
-
-async def current_checkpoint(session: AsyncSession, settings: Settings) -> Checkpoint:
-    """The signed checkpoint of the current tree size.
-
-    Signed once per size and stored; while the size is unchanged every worker returns the
-    same checkpoint (stable, cacheable). Commits when it had to sign a new one.
-    """
-    conn = await session.connection()
-    size, stored = await _stored_checkpoint(conn)
-    if stored is not None:
-        return stored
-    key = await ensure_log_key(session, settings)
-    root = base64.b64encode(await root_at(session, size)).decode("ascii")
-    timestamp = int(time.time() * 1000)
-    private = keymod.decrypt_private_key(key.private_key_enc, settings.secret_key, key.kid)
-    signature = base64.b64encode(private.sign(merkle.checkpoint_message(size, root, timestamp))).decode()
-    ins: Any = pg_insert(_CHECKPOINT) if is_postgres(session) else sqlite_insert(_CHECKPOINT)
-    await conn.execute(
-        ins.values(
-            tree_size=size, root_hash=root, timestamp_ms=timestamp, signature=signature, key_id=key.kid
-        ).on_conflict_do_nothing(index_elements=["tree_size"])
-    )
-    row = (
-        await conn.execute(
-            select(
-                _CHECKPOINT.c.root_hash,
-                _CHECKPOINT.c.timestamp_ms,
-                _CHECKPOINT.c.signature,
-                _CHECKPOINT.c.key_id,
-            ).where(_CHECKPOINT.c.tree_size == size)
-        )
-    ).one()
-    await session.commit()
-    return Checkpoint(size, row[0], int(row[1]), row[2], row[3])
-
-
-async def current_log_key(session: AsyncSession, settings: Settings) -> dict[str, Any]:
-    """The public JWK of the active log key (created, and committed, on first use)."""
-    key = await _active_log_key(session)
-    if key is None:
-        key = await ensure_log_key(session, settings)
-        await session.commit()
-    return log_public_jwk(key)

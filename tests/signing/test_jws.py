@@ -9,8 +9,8 @@ import time
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from apkd.credentials.jws import JWSError, sign_compact, verify_compact
-from apkd.credentials.keys import generate_key, jwks, public_jwk, thumbprint
+from apkd.signing.jws import JWSError, sign_compact, verify_compact
+from apkd.signing.keys import generate_key, jwks, public_jwk, thumbprint
 
 TYP = "vc+jwt"
 

@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from apkd.credentials.keys import (
+from apkd.signing.keys import (
     KeyDecryptionError,
     KeyFormatError,
     b64url_decode,
