@@ -190,6 +190,7 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
     from apkd.db import create_engine, session_factory
     from apkd.grading import effects
     from apkd.migrate import upgrade
+    from apkd.wiring import wire
 
     await asyncio.to_thread(upgrade, url)
     settings = load_settings(
@@ -200,7 +201,7 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
             "APKD_BASE_URL": "https://apkd.alorkab.go.id",
         }
     )
-    service.configure(settings)
+    wire(settings)  # grading's credential effects, with these settings (as create_app does)
     engine = create_engine(url, pool_size=2)
     lines: list[str] = []
     try:
@@ -279,6 +280,7 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
             async with factory() as s:
                 t0 = time.perf_counter()
                 await service.revoke(s, number, "Pengujian kinerja", actor="bench")
+                await s.commit()
                 rev_ms.append((time.perf_counter() - t0) * 1000)
         base_ms: list[float] = []
         for cid in cred_ids:

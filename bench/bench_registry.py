@@ -4,7 +4,7 @@
    both served by uvicorn with the same worker count in the same run, loaded by the same
    keep-alive HTTP/1.1 generator (raw asyncio streams: cheaper than any client library, so
    the servers and not the generator are measured). Embedded SQLite database in a temp dir.
-2. Offline verification (``apkd verify`` without network: apkd.registry.policy.verify_offline)
+2. Offline verification (``apkd verify`` without network: apkd.registry.offline.verify_offline)
    tokens per second on one core, with the bare Ed25519 verification rate as the baseline.
    Target: >= 2000 tokens/s.
 """
@@ -274,7 +274,7 @@ def offline_bench(args: argparse.Namespace) -> list[str]:
     from apkd.credentials.number import format_number
     from apkd.credentials.statuslist import StatusEntryRef
     from apkd.credentials.vc import HolderInfo, SchemeInfo, build_credential, jwt_claims
-    from apkd.registry import policy
+    from apkd.registry import offline, policy
     from apkd.signing import keys as keylib
     from apkd.signing.jws import sign_compact
 
@@ -327,14 +327,14 @@ def offline_bench(args: argparse.Namespace) -> list[str]:
             if elapsed >= seconds:
                 return n / elapsed
 
-    assert policy.verify_offline(qr_text, keys, issuer, at).valid
-    assert policy.verify_offline(vc_jwt, keys, issuer, at).valid
+    assert offline.verify_offline(qr_text, keys, issuer, at).valid
+    assert offline.verify_offline(vc_jwt, keys, issuer, at).valid
     pub = key.public_key()
     head, payload, sig = qr_text.split("?t=")[1].split(".")
     message, signature = f"{head}.{payload}".encode(), keylib.b64url_decode(sig)
     bare = rate(lambda: pub.verify(signature, message))
-    qr_rate = rate(lambda: policy.verify_offline(qr_text, keys, issuer, at))
-    vc_rate = rate(lambda: policy.verify_offline(vc_jwt, keys, issuer, at))
+    qr_rate = rate(lambda: offline.verify_offline(qr_text, keys, issuer, at))
+    vc_rate = rate(lambda: offline.verify_offline(vc_jwt, keys, issuer, at))
     verdict = "meets" if min(qr_rate, vc_rate) >= 2000 else "BELOW"
     return [
         f"offline verify, 1 core: QR text {qr_rate:,.0f}/s, vc+jwt {vc_rate:,.0f}/s; "

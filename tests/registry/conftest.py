@@ -77,6 +77,7 @@ def change_status(settings: Any, clean: AsyncEngine) -> Any:
     async def do(number: str, action: str, reason: str = "Pelanggaran kode etik berat") -> None:
         async with session_factory(clean)() as s:
             await getattr(cred_service, action)(s, number, reason, actor="test")
+            await s.commit()  # the caller's unit of work commits (the service flushes)
 
     return do
 

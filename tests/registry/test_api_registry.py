@@ -195,6 +195,7 @@ async def test_tampered_record_and_compromised_key_show_not_valid(client, issue,
     from apkd.registry.service import KEYRING
 
     await compromise(db, settings, cred.kid, "Kunci tersalin ke laptop pribadi", actor="test")
+    await db.commit()
     KEYRING.clear()
     out = (await client.post("/api/v1/registry/verify", json={"token": cred.vc_jwt})).json()
     assert out["valid"] is False and out["status"] == "invalid"
@@ -251,6 +252,8 @@ async def test_status_listeners_hear_commits_not_rollbacks(issue, db) -> None:
         await db.rollback()
         assert heard == []
         await cred_service.suspend(db, cred.number, "Pemeriksaan dugaan pelanggaran", actor="test")
+        assert heard == []  # flushed, not committed yet
+        await db.commit()
         assert heard == [frozenset({cred.number})]
     finally:
         cred_service._status_listeners.remove(heard.append)

@@ -16,7 +16,7 @@ from apkd.credentials import qrtoken
 from apkd.credentials.number import format_number
 from apkd.credentials.statuslist import StatusEntryRef
 from apkd.credentials.vc import HolderInfo, SchemeInfo, add_months, build_credential, jwt_claims
-from apkd.registry import policy
+from apkd.registry import offline, policy
 from apkd.registry.policy import Context, KeyInfo, LogEvidence, RecordInfo, StatusEvidence
 from apkd.signing import keys as keylib
 from apkd.signing.jws import sign_compact
@@ -314,7 +314,7 @@ def test_a_crashing_check_fails_closed(vc_jwt, keys) -> None:
 
 
 def test_offline_says_what_it_did_not_check(qr_text, keys) -> None:
-    verdict = policy.verify_offline(qr_text, keys, ISSUER, NOW)
+    verdict = offline.verify_offline(qr_text, keys, ISSUER, NOW)
     assert verdict.valid
     assert set(verdict.not_checked) == {"revocation", "suspension", "registry_record", "in_log"}
 
@@ -330,16 +330,16 @@ def test_offline_with_signed_status_lists(qr_text, vc_jwt, keys, key, kid) -> No
         doc = build_status_list_credential(url, purpose, bits.encode(), ISSUER, ISSUED, 300_000)
         return sign_compact(doc, key, kid, "vc+jwt")
 
-    rev_clear = policy.read_status_list(signed_list(1, "revocation", None), keys, ISSUER, NOW)
-    rev_set = policy.read_status_list(signed_list(1, "revocation", 17), keys, ISSUER, NOW)
-    sus = policy.read_status_list(signed_list(2, "suspension", None), keys, ISSUER, NOW)
+    rev_clear = offline.read_status_list(signed_list(1, "revocation", None), keys, ISSUER, NOW)
+    rev_set = offline.read_status_list(signed_list(1, "revocation", 17), keys, ISSUER, NOW)
+    sus = offline.read_status_list(signed_list(2, "suspension", None), keys, ISSUER, NOW)
     for text in (qr_text, vc_jwt):
-        ok = policy.verify_offline(text, keys, ISSUER, NOW, lists=[rev_clear, sus], base_url=BASE)
+        ok = offline.verify_offline(text, keys, ISSUER, NOW, lists=[rev_clear, sus], base_url=BASE)
         assert ok.valid and ok.status == "valid"
-        revoked = policy.verify_offline(text, keys, ISSUER, NOW, lists=[rev_set, sus], base_url=BASE)
+        revoked = offline.verify_offline(text, keys, ISSUER, NOW, lists=[rev_set, sus], base_url=BASE)
         assert not revoked.valid and revoked.status == "revoked"
-        missing = policy.verify_offline(text, keys, ISSUER, NOW, lists=[rev_clear], base_url=BASE)
+        missing = offline.verify_offline(text, keys, ISSUER, NOW, lists=[rev_clear], base_url=BASE)
         assert not missing.valid and not missing.check("suspension").ran
     forged_list = signed_list(1, "revocation", None)
-    with pytest.raises(policy.StatusListInvalid):
-        policy.read_status_list(forged_list, {}, ISSUER, NOW)
+    with pytest.raises(offline.StatusListInvalid):
+        offline.read_status_list(forged_list, {}, ISSUER, NOW)

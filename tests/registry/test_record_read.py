@@ -1,4 +1,4 @@
-"""The registry API's light read path (service._read_public) gives exactly what the ORM-session
+"""The registry API's light read path (reads.read_public) gives exactly what the ORM-session
 path gives, and falls back to it when it cannot be used."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from apkd.db import session_factory
-from apkd.registry import service
+from apkd.registry import reads
 
 
 async def test_light_read_matches_session_read(issue, change_status, clean) -> None:
@@ -15,13 +15,13 @@ async def test_light_read_matches_session_read(issue, change_status, clean) -> N
     await change_status(cred.number, "revoke")
     factory = session_factory(clean)
     for number in (cred.number, other.number, "APKD-BPG-5305-2026-999999-X"):
-        expected, ok = await service._guard(factory, lambda s, n=number: service._public_fields(s, n))
+        expected, ok = await reads.guard(factory, lambda s, n=number: reads.public_fields(s, n))
         assert ok
-        got, ok = await service._read_public(factory, number)
+        got, ok = await reads.read_public(factory, number)
         assert ok and got == expected
         if expected is not None:
             assert expected[0]["valid_from"].tzinfo is not None
-    revoked, _ = await service._read_public(factory, cred.number)
+    revoked, _ = await reads.read_public(factory, cred.number)
     assert revoked is not None and revoked[0]["revoked_at"] is not None
 
 
@@ -32,10 +32,10 @@ async def test_other_factories_use_the_session_path(issue, clean) -> None:
     def wrapped() -> Any:
         return real()
 
-    got, ok = await service._read_public(wrapped, cred.number)
+    got, ok = await reads.read_public(wrapped, cred.number)
     assert ok and got is not None and got[0]["number"] == cred.number
 
     def broken() -> Any:
         raise ConnectionError("database is gone")
 
-    assert await service._read_public(broken, cred.number) == (None, False)
+    assert await reads.read_public(broken, cred.number) == (None, False)

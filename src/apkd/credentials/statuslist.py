@@ -21,8 +21,10 @@ import zlib
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from apkd.timefmt import iso_utc
 
 __all__ = [
     "PURPOSES",
@@ -205,12 +207,6 @@ def status_list_entry(list_url: str, purpose: str, index: int) -> dict[str, str]
     }
 
 
-def _utc_seconds(dt: datetime) -> str:
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError("datetimes must be timezone-aware")
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def build_status_list_credential(
     list_url: str,
     purpose: str,
@@ -233,10 +229,10 @@ def build_status_list_credential(
         "id": list_url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": issuer if isinstance(issuer, str) else dict(issuer),
-        "validFrom": _utc_seconds(valid_from),
+        "validFrom": iso_utc(valid_from),
     }
     if valid_until is not None:
-        credential["validUntil"] = _utc_seconds(valid_until)
+        credential["validUntil"] = iso_utc(valid_until)
     credential["credentialSubject"] = {
         "id": f"{list_url}#list",
         "type": "BitstringStatusList",

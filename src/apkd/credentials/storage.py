@@ -19,8 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.chunked import chunks
 from apkd.credentials.models import Credential, CredentialEvent
-from apkd.dbtypes import UTCDateTime
-from apkd.dbtypes import table_of
+from apkd.dbtypes import UTCDateTime, table_of
 
 __all__ = ["COLUMNS", "CredentialRow", "RowWriter", "SerialBlock", "bulk_insert", "write_history"]
 

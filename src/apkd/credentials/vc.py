@@ -23,6 +23,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from apkd.credentials.statuslist import StatusEntryRef, status_list_entry
+from apkd.timefmt import iso_utc
 
 __all__ = [
     "OB3_CONTEXT",
@@ -97,7 +98,7 @@ def _utc(dt: datetime) -> datetime:
 
 def format_datetime(dt: datetime) -> str:
     """ISO 8601 in UTC to the second, "YYYY-MM-DDTHH:MM:SSZ" (sub-seconds dropped)."""
-    return _utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(dt)
 
 
 def parse_datetime(text: str) -> datetime:

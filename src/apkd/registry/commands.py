@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from apkd.registry import policy
-from apkd.registry.policy import KeyInfo, StatusList, StatusListInvalid, Verdict
+from apkd.registry import offline, policy
+from apkd.registry.offline import StatusList, StatusListInvalid
+from apkd.registry.policy import KeyInfo, Verdict
 
 LABELS = {
     "format": "Format",
@@ -122,7 +123,7 @@ def _status_lists_online(
         url = base_url.rstrip("/") + ref.list_url if ref.list_url.startswith("/") else ref.list_url
         try:
             token = _fetch(url, "application/vc+jwt")
-            lists.append(policy.read_status_list(token, keys, issuer_id, now))
+            lists.append(offline.read_status_list(token, keys, issuer_id, now))
         except (InputError, StatusListInvalid) as exc:
             return lists, f"Status tidak dapat diperiksa: {exc}."
     return lists, None
@@ -139,12 +140,12 @@ def run_verify(
     status_list_tokens: list[str],
 ) -> Verdict:
     if not online and not status_list_tokens:
-        return policy.verify_offline(text, keys, issuer_id, now)
+        return offline.verify_offline(text, keys, issuer_id, now)
     lists: list[StatusList] = []
     missing: str | None = None
     for token in status_list_tokens:
         try:
-            lists.append(policy.read_status_list(token, keys, issuer_id, now))
+            lists.append(offline.read_status_list(token, keys, issuer_id, now))
         except StatusListInvalid as exc:
             missing = f"Status tidak dapat diperiksa: {exc}."
     if online and base_url is not None:
@@ -155,14 +156,14 @@ def run_verify(
             lists.extend(fetched)
             missing = missing or why
     if missing is not None:
-        return policy.verify_offline(text, keys, issuer_id, now, status_missing=missing)
-    return policy.verify_offline(text, keys, issuer_id, now, lists=lists, base_url=base_url)
+        return offline.verify_offline(text, keys, issuer_id, now, status_missing=missing)
+    return offline.verify_offline(text, keys, issuer_id, now, lists=lists, base_url=base_url)
 
 
 def _when(now: datetime) -> str:
-    from apkd.timefmt import format_datetime_id
+    from apkd.timefmt import format_datetime_id, iso_utc
 
-    return f"{format_datetime_id(now, 'Asia/Makassar')} ({now.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+    return f"{format_datetime_id(now, 'Asia/Makassar')} ({iso_utc(now)})"
 
 
 def report(verdict: Verdict, now: datetime, echo: Any = click.echo) -> None:

@@ -23,23 +23,30 @@ Two kinds of input are accepted:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import lru_cache
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from apkd.credentials import qrtoken
-from apkd.credentials.number import NumberError, ParsedNumber, parse_number
-from apkd.credentials.qrtoken import QRClaims
+from apkd.credentials.number import NumberError
+from apkd.registry.claims import (  # the policy's inputs, re-exported
+    MAX_INPUT_CHARS,
+    QR_TYP,
+    VC_TYP,
+    Claims,
+    Presented,
+    claim_time,
+    claims_from_qr,
+    claims_from_vc,
+    parse_input,
+    parsed_number,
+)
 from apkd.signing import jws
-from apkd.signing.keys import b64url_decode
 from apkd.timefmt import format_date_id
 
 _WITA = ZoneInfo("Asia/Makassar")
@@ -62,16 +69,9 @@ __all__ = [
     "evaluate",
     "keyinfos_from_jwks",
     "parse_input",
-    "read_status_list",
-    "status_from_lists",
-    "verify_offline",
     "verify_signature",
 ]
 
-VC_TYP = "vc+jwt"
-QR_TYP = qrtoken.QR_TYP
-# Input larger than this is refused before any parsing (a vc+jwt is a few KB).
-MAX_INPUT_CHARS = 16 * 1024
 
 Status = Literal["valid", "revoked", "suspended", "expired", "invalid", "unknown"]
 
@@ -108,226 +108,6 @@ def _fail(name: str, detail: str) -> Check:
 
 def _not_run(name: str, detail: str) -> Check:
     return Check(name, False, detail, ran=False)
-
-
-# --- what was presented --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Presented:
-    """The input, split but NOT verified. `error` is set when it could not even be parsed."""
-
-    kind: Literal["qr", "vc", "unknown"]
-    token: str = ""
-    number: str | None = None  # from the URL path, when the input was a QR URL
-    kid: str | None = None
-    typ: str | None = None
-    error: str | None = None
-
-
-def _looks_like_jws(text: str) -> bool:
-    head, _, rest = text.partition(".")
-    return text.count(".") == 2 and bool(head) and bool(rest.split(".")[0])
-
-
-def _peek_header(token: str) -> dict[str, Any]:
-    """The protected header, unverified: only to pick the verification path (kind, kid).
-    The signature check re-parses it strictly; ValueError when it is not a JSON object."""
-    import base64
-    import json
-
-    segment = token.split(".", 1)[0]
-    if len(segment) > 2048:
-        raise ValueError("header too long")
-    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    header = json.loads(raw)
-    if not isinstance(header, dict):
-        raise ValueError("header is not an object")
-    return header
-
-
-def parse_input(text: object) -> Presented:
-    """Split a QR text (URL or bare token) or a vc+jwt. Never raises."""
-    if not isinstance(text, str):
-        return Presented("unknown", error="Masukan harus berupa teks.")
-    text = text.strip()
-    if not text:
-        return Presented("unknown", error="Masukan kosong.")
-    if len(text) > MAX_INPUT_CHARS:
-        return Presented("unknown", error=f"Masukan terlalu panjang (lebih dari {MAX_INPUT_CHARS} karakter).")
-    number: str | None = None
-    token = text
-    if text.lower().startswith(("http://", "https://")):
-        try:
-            parts = urlsplit(text)
-        except ValueError:
-            return Presented("unknown", error="Alamat pada kode QR tidak dapat dibaca.")
-        segments = [unquote(s) for s in parts.path.split("/") if s]
-        if len(segments) >= 2 and segments[-2] == "v":
-            number = segments[-1]
-        values = parse_qs(parts.query).get("t", [])
-        if len(values) != 1 or not values[0]:
-            return Presented(
-                "unknown",
-                number=number,
-                error="Alamat tidak memuat token bertanda tangan (parameter t); "
-                "hanya nomor yang dapat dicari di registri.",
-            )
-        token = values[0].strip()
-    if not _looks_like_jws(token):
-        return Presented(
-            "unknown", number=number, error="Bukan token bertanda tangan (JWS ringkas tiga bagian)."
-        )
-    try:
-        header = _peek_header(token)
-    except ValueError:
-        return Presented("unknown", number=number, error="Kepala (header) token tidak dapat dibaca.")
-    typ = header.get("typ")
-    kid = header.get("kid") if isinstance(header.get("kid"), str) else None
-    typ_norm = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
-    kind: Literal["qr", "vc", "unknown"] = "vc" if typ_norm == VC_TYP else "qr"
-    return Presented(kind, token=token, number=number, kid=kid, typ=typ if isinstance(typ, str) else None)
-
-
-# --- verified claims -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatusRef:
-    purpose: str  # revocation | suspension
-    list_url: str
-    index: int
-
-
-@dataclass(frozen=True)
-class Claims:
-    """What an authentic token says, normalised over the QR token and the vc+jwt."""
-
-    kind: Literal["qr", "vc"]
-    number: str | None = None
-    credential_id: str | None = None  # urn:uuid:...
-    holder_name: str | None = None
-    issuer: str | None = None
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    digest: str | None = None  # hex SHA-256 of the vc+jwt (full for a vc, a prefix for a QR token)
-    nip_masked: str | None = None
-    instansi: str | None = None
-    scheme_code: str | None = None
-    scheme_title: str | None = None
-    # for a QR token, list_url is relative to the issuer's base URL ("/api/v1/status-lists/<id>")
-    status_refs: tuple[StatusRef, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if dt.tzinfo is None:
-            return None
-        return dt.astimezone(UTC)
-    return None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _first(payload: Mapping[str, Any], *names: str) -> Any:
-    for name in names:
-        if name in payload:
-            return payload[name]
-    return None
-
-
-def vc_digest(vc_jwt: str) -> str:
-    """The credential's digest as stored (credential.vc_sha256): hex SHA-256 of the vc+jwt text."""
-    return hashlib.sha256(vc_jwt.encode("ascii", "replace")).hexdigest()
-
-
-def claims_from_vc(payload: Mapping[str, Any], token: str) -> Claims:
-    issuer = payload.get("issuer")
-    issuer_id = _str(issuer.get("id")) if isinstance(issuer, dict) else _str(issuer)
-    iss = _str(payload.get("iss"))
-    if iss is not None and issuer_id is not None and iss != issuer_id:
-        issuer_id = None  # disagreeing issuers: treated as no issuer (the issuer check fails)
-    subject = payload.get("credentialSubject")
-    holder = None
-    scheme_code = scheme_title = None
-    if isinstance(subject, dict):
-        for ident in subject.get("identifier") or []:
-            if isinstance(ident, dict) and ident.get("identityType") == "name" and not ident.get("hashed"):
-                holder = _str(ident.get("identityHash"))
-        achievement = subject.get("achievement")
-        if isinstance(achievement, dict):
-            scheme_code = _str(achievement.get("humanCode"))
-            scheme_title = _str(achievement.get("name"))
-    refs: list[StatusRef] = []
-    statuses = payload.get("credentialStatus")
-    if isinstance(statuses, dict):
-        statuses = [statuses]
-    for entry in statuses if isinstance(statuses, list) else []:
-        if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry":
-            continue
-        try:
-            index = int(str(entry.get("statusListIndex")))
-        except ValueError:
-            continue
-        url, purpose = _str(entry.get("statusListCredential")), _str(entry.get("statusPurpose"))
-        if url and purpose and index >= 0:
-            refs.append(StatusRef(purpose, url, index))
-    valid_from = _time(payload.get("validFrom"))
-    valid_until = _time(payload.get("validUntil"))
-    return Claims(
-        kind="vc",
-        number=_str(_first(payload, "credentialNumber", "number")),
-        credential_id=_str(payload.get("id")) or _str(payload.get("jti")),
-        holder_name=holder,
-        issuer=issuer_id,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        digest=vc_digest(token),
-        scheme_code=scheme_code,
-        scheme_title=scheme_title,
-        status_refs=tuple(refs),
-        raw=payload,
-    )
-
-
-def claims_from_qr(qr: QRClaims) -> Claims:
-    """The claims of a verified QR token (apkd.credentials.qrtoken), normalised."""
-    digest = None
-    if qr.vc_digest is not None:
-        try:
-            digest = b64url_decode(qr.vc_digest).hex()
-        except ValueError:
-            digest = None
-    refs: list[StatusRef] = []
-    for purpose, ref in (("revocation", qr.revocation), ("suspension", qr.suspension)):
-        if ref is not None:
-            refs.append(StatusRef(purpose, f"/api/v1/status-lists/{ref.list_id}", ref.index))
-    return Claims(
-        kind="qr",
-        number=qr.number,
-        holder_name=qr.holder_name,
-        nip_masked=qr.nip_masked,
-        valid_from=qr.valid_from,
-        valid_until=qr.valid_until,
-        digest=digest,
-        scheme_code=_parsed(qr.number).scheme,
-        status_refs=tuple(refs),
-        instansi=qr.instansi,
-    )
 
 
 # --- evidence --------------------------------------------------------------------------------
@@ -431,13 +211,8 @@ def check_format(ctx: Context) -> Check:
     return _pass("format", f"Masukan terbaca sebagai {what}.")
 
 
-@lru_cache(maxsize=4096)
-def _parsed(number: str) -> ParsedNumber:
-    return parse_number(number)
-
-
 def _parse_number_cached(number: str) -> str:
-    return _parsed(number).text
+    return parsed_number(number).text
 
 
 def _canon(number: str) -> str:
@@ -717,123 +492,7 @@ def keyinfos_from_jwks(doc: Mapping[str, Any]) -> dict[str, KeyInfo]:
             kid=kid,
             key=public[kid],
             status=str(status),
-            compromised_at=_time(entry.get("compromised_at")),
+            compromised_at=claim_time(entry.get("compromised_at")),
             compromise_reason=reason if isinstance(reason, str) else None,
         )
     return out
-
-
-# --- offline verification (apkd verify, and anyone holding the JWKS) -------------------------
-
-
-@dataclass(frozen=True)
-class StatusList:
-    """A verified status list credential: its URL (id), purpose and bits."""
-
-    url: str
-    purpose: str
-    bits: bytes
-
-    def get(self, index: int) -> bool:
-        if not 0 <= index < len(self.bits) * 8:
-            raise IndexError(index)
-        return bool(self.bits[index >> 3] & (0x80 >> (index & 7)))
-
-
-class StatusListInvalid(ValueError):
-    """A status list credential that must not be trusted (the message is Indonesian)."""
-
-
-def read_status_list(token: str, keys: Mapping[str, KeyInfo], issuer_id: str, now: datetime) -> StatusList:
-    """Verify a BitstringStatusListCredential (vc+jwt) with the issuer's keys and decode it."""
-    from apkd.credentials.statuslist import StatusListError, decode_list
-
-    trusted = {kid: k.key for kid, k in keys.items() if k.status != "compromised"}
-    try:
-        verified = jws.verify_compact(token.strip(), trusted, VC_TYP)
-    except jws.JWSError as exc:
-        raise StatusListInvalid(f"tanda tangan daftar status tidak sah ({exc.code})") from None
-    doc = verified.payload
-    issuer = doc.get("issuer")
-    issuer_value = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-    if issuer_value != issuer_id:
-        raise StatusListInvalid("daftar status diterbitkan oleh pihak lain")
-    types = doc.get("type") or []
-    subject = doc.get("credentialSubject")
-    if "BitstringStatusListCredential" not in types or not isinstance(subject, Mapping):
-        raise StatusListInvalid("bukan kredensial daftar status (BitstringStatusListCredential)")
-    until = _time(doc.get("validUntil"))
-    if until is not None and now >= until:
-        raise StatusListInvalid("daftar status sudah kedaluwarsa; ambil yang terbaru")
-    url, purpose = _str(doc.get("id")), _str(subject.get("statusPurpose"))
-    if url is None or purpose is None:
-        raise StatusListInvalid("daftar status tidak lengkap")
-    try:
-        bits = decode_list(str(subject.get("encodedList")))
-    except StatusListError as exc:
-        raise StatusListInvalid(f"daftar status rusak: {exc}") from None
-    return StatusList(url=url, purpose=purpose, bits=bits)
-
-
-def status_from_lists(
-    claims: Claims, lists: Sequence[StatusList], base_url: str | None = None
-) -> tuple[StatusEvidence | None, str]:
-    """Status evidence from verified lists for the token's status entries; (None, why) when
-    a needed list or entry is missing. A QR token's list URLs are relative to `base_url`."""
-    by_url = {sl.url: sl for sl in lists}
-    found: dict[str, bool] = {}
-    sources: list[str] = []
-    for ref in claims.status_refs:
-        url = ref.list_url
-        if url.startswith("/"):
-            if base_url is None:
-                return None, "alamat daftar status tidak diketahui"
-            url = base_url.rstrip("/") + url
-        sl = by_url.get(url)
-        if sl is None:
-            return None, f"daftar status {url} tidak tersedia"
-        if sl.purpose != ref.purpose:
-            return None, f"daftar status {url} bukan untuk {ref.purpose}"
-        try:
-            found[ref.purpose] = sl.get(ref.index)
-        except IndexError:
-            return None, f"indeks {ref.index} di luar daftar status {url}"
-        sources.append(url)
-    if "revocation" not in found or "suspension" not in found:
-        return None, "token tidak memuat rujukan daftar status pencabutan dan pembekuan"
-    return (
-        StatusEvidence(
-            revoked=found["revocation"],
-            suspended=found["suspension"],
-            source="daftar status bertanda tangan " + ", ".join(sorted(set(sources))),
-        ),
-        "",
-    )
-
-
-def verify_offline(
-    text: str,
-    keys: Mapping[str, KeyInfo],
-    issuer_id: str,
-    now: datetime,
-    *,
-    lists: Sequence[StatusList] | None = None,
-    base_url: str | None = None,
-    status_missing: str | None = None,
-) -> Verdict:
-    """Verify with the keys alone (no database, no network). With `lists` (verified status
-    list credentials) revocation and suspension are checked too; without, they are reported
-    as not checked (Verdict.not_checked), never as passed."""
-    ctx = Context(presented=parse_input(text), issuer_id=issuer_id, now=now, keys=keys)
-    if lists is None and status_missing is None:
-        return evaluate(ctx, OFFLINE_CHECKS)
-    if lists is not None:
-        claims, _ = verify_signature(ctx.presented, keys) if not ctx.presented.error else (None, None)
-        if claims is not None:
-            evidence, why = status_from_lists(claims, lists, base_url)
-            ctx.status = evidence
-            if evidence is None:
-                ctx.status_missing = f"Status tidak dapat diperiksa: {why}."
-    if status_missing is not None and ctx.status is None:
-        ctx.status_missing = status_missing
-    return evaluate(ctx, OFFLINE_WITH_STATUS)

@@ -10,42 +10,37 @@ database when it answers, else from a copy in process memory, else from ``var/jw
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
 import os
-import sqlite3
-import threading
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.banks.models import Scheme
 from apkd.config import Settings
 from apkd.credentials import service as credentials_service
-from apkd.credentials.models import Credential, StatusList
+from apkd.credentials.issuer_keys import public_jwks
+from apkd.credentials.models import Credential, CredentialStatus, EffectiveStatus, StatusList
 from apkd.credentials.number import NumberError, parse_number
-from apkd.db import direct_pool, pool_gate
-from apkd.dbtypes import table_of
 from apkd.httpcache import etag_for
 from apkd.registry import policy
 from apkd.registry.policy import Context, KeyInfo, LogEvidence, RecordInfo, StatusEvidence, Verdict
+from apkd.registry.reads import SessionFactory, guard, read_public
 from apkd.signing.keys import KeyFormatError
+from apkd.translog.service import find_entries
 
 log = logging.getLogger("apkd.registry")
 T = TypeVar("T")
 
-SessionFactory = Callable[[], Any]  # async_sessionmaker[AsyncSession] or anything alike
-DB_TIMEOUT_SECONDS = 5.0
 KEY_CACHE_SECONDS = 5.0
 DB_DOWN = "Basis data registri tidak dapat dihubungi saat ini"
 
@@ -85,8 +80,6 @@ def normalize_number(text: str) -> str:
 async def load_jwks(session: AsyncSession) -> dict[str, Any]:
     """The published JWKS (apkd.credentials.issuer_keys.public_jwks): every credential key that
     ever signed, with status; compromised ones under ``compromised_keys``."""
-    from apkd.credentials.issuer_keys import public_jwks
-
     return await public_jwks(session)
 
 
@@ -147,19 +140,6 @@ class KeyRing:
 KEYRING = KeyRing()
 
 
-async def _guard(
-    factory: SessionFactory, fn: Callable[[AsyncSession], Awaitable[T]]
-) -> tuple[T | None, bool]:
-    """(result, True), or (None, False) when the database cannot be used."""
-    try:
-        async with asyncio.timeout(DB_TIMEOUT_SECONDS):
-            async with factory() as session:
-                return await fn(session), True
-    except Exception as exc:  # any failure to reach or read the database: fail closed upstream
-        log.warning("registry database access failed: %s: %s", type(exc).__name__, exc)
-        return None, False
-
-
 # --- records -------------------------------------------------------------------------------
 
 
@@ -172,8 +152,6 @@ class RegistryEntry:
 async def find_record(
     session: AsyncSession, *, number: str | None = None, uuid: str | None = None
 ) -> RegistryEntry | None:
-    from apkd.banks.models import Scheme
-
     stmt = select(Credential, Scheme.title).outerjoin(Scheme, Scheme.code == Credential.scheme_code)  # type: ignore[arg-type, call-overload, unused-ignore]
     if number is not None:
         stmt = stmt.where(Credential.number == number)
@@ -209,29 +187,17 @@ def registry_view(entry: RegistryEntry, settings: Settings, now: datetime) -> di
     )
 
 
-_PUBLIC_COLUMNS = (
-    "number",
-    "status",
-    "holder_name",
-    "nip_masked",
-    "instansi",
-    "scheme_code",
-    "valid_from",
-    "valid_until",
-    "revoked_at",
-)
-
-
 def _view(
     c: Mapping[str, Any], scheme_title: str | None, settings: Settings, now: datetime
 ) -> dict[str, Any]:
     stored = c["status"]
-    if stored in ("revoked", "suspended"):
+    status: str
+    if stored in (CredentialStatus.REVOKED, CredentialStatus.SUSPENDED):
         status = stored
     elif now >= c["valid_until"]:
-        status = "expired"
+        status = EffectiveStatus.EXPIRED
     else:
-        status = "valid"
+        status = EffectiveStatus.VALID
     view: dict[str, Any] = {
         "number": c["number"],
         "status": status,
@@ -243,184 +209,9 @@ def _view(
         "valid_until": c["valid_until"].astimezone(UTC).isoformat(),
         "issuer": {"id": settings.issuer_id, "name": settings.issuer_name},
     }
-    if stored == "revoked" and c["revoked_at"] is not None:
+    if stored == CredentialStatus.REVOKED and c["revoked_at"] is not None:
         view["revoked_at"] = c["revoked_at"].astimezone(UTC).date().isoformat()
     return view
-
-
-def _public_select() -> Any:
-    """SELECT the public columns of one credential (+ scheme title) by number: built once."""
-    global _PUBLIC_SELECT
-    if _PUBLIC_SELECT is None:
-        from apkd.banks.models import Scheme
-
-        table = table_of(Credential)
-        scheme = table_of(Scheme)
-        _PUBLIC_SELECT = (
-            select(*(table.c[name] for name in _PUBLIC_COLUMNS), scheme.c.title)
-            .select_from(table.outerjoin(scheme, scheme.c.code == table.c.scheme_code))
-            .where(table.c.number == bindparam("number"))
-            .limit(1)
-        )
-    return _PUBLIC_SELECT
-
-
-_PUBLIC_SELECT: Any = None
-
-
-def _public_row(row: Any) -> tuple[dict[str, Any], str | None] | None:
-    if row is None:
-        return None
-    values = row._mapping
-    return {name: values[name] for name in _PUBLIC_COLUMNS}, values["title"]
-
-
-async def _public_fields(session: AsyncSession, number: str) -> tuple[dict[str, Any], str | None] | None:
-    """Only the public columns of one credential (a light query for the registry API)."""
-    return _public_row((await session.execute(_public_select(), {"number": number})).first())
-
-
-# The registry API reads one row with one statement: no ORM session, and no transaction of its
-# own. apkd.db makes every transaction on SQLite start with BEGIN IMMEDIATE (the write lock),
-# which would queue every registry read behind the others and behind every writer. A single
-# SELECT is a consistent snapshot by itself (SQLite WAL autocommit read; PostgreSQL statement
-# snapshot), so this read runs on a second Engine over the *same* connection pool (same
-# connections, same PRAGMAs from the pool's connect hook) that has no BEGIN IMMEDIATE hook;
-# on PostgreSQL it is in AUTOCOMMIT mode (no BEGIN/ROLLBACK round trips).
-_readers: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
-
-
-def _reader_of(factory: SessionFactory) -> AsyncEngine | None:
-    """The read-only engine sharing the pool of `factory`'s engine; None when not a plain one."""
-    if not isinstance(factory, async_sessionmaker):
-        return None
-    bind = factory.kw.get("bind")
-    if not isinstance(bind, AsyncEngine):
-        return None
-    main = bind.sync_engine
-    reader = _readers.get(main)
-    if reader is None or reader.sync_engine.pool is not main.pool:  # dispose() swaps the pool
-        options = {"isolation_level": "AUTOCOMMIT"} if main.dialect.name == "postgresql" else None
-        reader = AsyncEngine(Engine(main.pool, main.dialect, main.url, execution_options=options))
-        _readers[main] = reader
-    return reader
-
-
-class _CompiledRead:
-    """The public-record SELECT compiled once for one dialect, to run on a raw DB-API or
-    asyncpg connection: its SQL, its fixed parameters in order, and the SQLAlchemy result
-    processors of its columns (so values come out as on the engine path: UTC-aware datetimes).
-    """
-
-    def __init__(self, dialect: Any) -> None:
-        stmt = _public_select()
-        compiled = stmt.compile(dialect=dialect)
-        fixed = compiled.construct_params({"number": ""})
-        order = list(compiled.positiontup or ())
-        self.sql = str(compiled)
-        self.params = [fixed[key] for key in order]
-        self.number_at = order.index("number")
-        columns = list(stmt.selected_columns)
-        self.names = [c.key for c in columns]
-        self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-
-    def params_for(self, number: str) -> list[Any]:
-        params = list(self.params)
-        params[self.number_at] = number
-        return params
-
-    def row(self, row: Any) -> tuple[dict[str, Any], str | None] | None:
-        if row is None:
-            return None
-        values = {
-            name: (proc(value) if proc is not None else value)
-            for name, proc, value in zip(self.names, self.processors, tuple(row), strict=True)
-        }
-        return {name: values[name] for name in _PUBLIC_COLUMNS}, values["title"]
-
-
-class _InlineSQLite:
-    """The public-record SELECT on a plain stdlib sqlite3 connection, run inline on the event
-    loop (one thread's connection each; no aiosqlite thread hop, no pool, no transaction).
-
-    A point lookup by the unique number index: tens of microseconds, from the OS page cache.
-    Opened read-only (``mode=ro``: never creates a file, cannot write) and in autocommit, so
-    the one SELECT reads a committed WAL snapshot and never waits for a writer.
-    Any sqlite3 error: the caller falls back to the engine path, which decides.
-    """
-
-    def __init__(self, path: Path, dialect: Any) -> None:
-        self.query = _CompiledRead(dialect)
-        self.uri = path.resolve().as_uri() + "?mode=ro"
-        self._local = threading.local()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.uri, uri=True, timeout=0.25, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA query_only=ON")
-            self._local.conn = conn
-        return conn
-
-    def read(self, number: str) -> tuple[dict[str, Any], str | None] | None:
-        q = self.query
-        return q.row(self._conn().execute(q.sql, q.params_for(number)).fetchone())
-
-
-_inline: weakref.WeakKeyDictionary[Engine, _InlineSQLite | None] = weakref.WeakKeyDictionary()
-
-
-def _inline_of(main: Engine) -> _InlineSQLite | None:
-    """The inline reader of a file-backed SQLite engine; None for other databases."""
-    try:
-        return _inline[main]
-    except KeyError:
-        pass
-    reader: _InlineSQLite | None = None
-    database = main.url.database if main.dialect.name == "sqlite" else None
-    if database and database != ":memory:" and not database.startswith("file:"):
-        reader = _InlineSQLite(Path(database), main.dialect)
-    _inline[main] = reader
-    return reader
-
-
-_pg_reads: weakref.WeakKeyDictionary[Any, _CompiledRead] = weakref.WeakKeyDictionary()
-
-
-async def _read_postgres(reader: AsyncEngine, number: str) -> tuple[dict[str, Any], str | None] | None:
-    """The public-record SELECT as one prepared statement on the direct asyncpg pool
-    (apkd.db.direct_pool): one round trip, no SQLAlchemy checkout or transaction."""
-    dialect = reader.sync_engine.dialect
-    query = _pg_reads.get(dialect)
-    if query is None:
-        query = _pg_reads[dialect] = _CompiledRead(dialect)
-    pool = await direct_pool(reader)
-    return query.row(await pool.fetchrow(query.sql, *query.params_for(number)))
-
-
-async def _read_public(factory: SessionFactory, number: str) -> tuple[Any, bool]:
-    """Like _guard(factory, lambda s: _public_fields(s, number)), on the light path when it can."""
-    reader = _reader_of(factory)
-    if reader is None:
-        return await _guard(factory, lambda s: _public_fields(s, number))
-    inline = _inline_of(reader.sync_engine)
-    if inline is not None:
-        try:
-            return inline.read(number), True
-        except sqlite3.Error as exc:  # locked, unreadable, missing: let the engine path decide
-            log.info("inline registry read failed (%s: %s); using the engine", type(exc).__name__, exc)
-    try:
-        async with asyncio.timeout(DB_TIMEOUT_SECONDS):
-            if reader.dialect.driver == "asyncpg":
-                return await _read_postgres(reader, number), True
-            async with pool_gate(reader), reader.connect() as conn:
-                result = await conn.execute(_public_select(), {"number": number})
-                return _public_row(result.first()), True
-    except Exception as exc:  # any failure to reach or read the database: fail closed upstream
-        log.warning("registry database access failed: %s: %s", type(exc).__name__, exc)
-        return None, False
 
 
 async def _bit(session: AsyncSession, list_id: int, index: int) -> bool | None:
@@ -435,10 +226,6 @@ async def _bit(session: AsyncSession, list_id: int, index: int) -> bool | None:
 
 
 async def _log_evidence(session: AsyncSession, cred: Credential) -> LogEvidence | None:
-    try:
-        from apkd.translog.service import find_entries  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
     entries = await find_entries(session, cred.number)
     matching: list[int] = []
     other = False
@@ -525,7 +312,7 @@ async def rendered_record(
     clock = time.monotonic()
     if hit is not None and clock < hit[0]:
         return hit[1]
-    found, ok = await _read_public(factory, number)
+    found, ok = await read_public(factory, number)
     if not ok:
         return None
     if found is None:
@@ -559,7 +346,7 @@ async def _keys(
     cached = KEYRING.fresh(kid)
     if cached is not None:
         return cached, "kunci penerbit", True
-    doc, ok = await _guard(factory, load_jwks)
+    doc, ok = await guard(factory, load_jwks)
     if ok and doc is not None:
         return KEYRING.remember(doc, settings), "kunci penerbit", True
     keys, source = KEYRING.fallback(settings)
@@ -611,7 +398,7 @@ async def verify_text(
                     uuid=None if lookup_number is not None else claims.credential_id,
                 )
 
-            gathered, db_ok = await _guard(factory, run)
+            gathered, db_ok = await guard(factory, run)
         _fill(ctx, gathered, db_ok, source)
         entry = gathered.entry if gathered is not None else None
     verdict = policy.evaluate(ctx)
@@ -657,7 +444,7 @@ async def verify_number(
     (outcome, True) when found; (None, True) when unknown; (None, False) when the database
     cannot be reached.
     """
-    entry, ok = await _guard(factory, lambda s: find_record(s, number=number))
+    entry, ok = await guard(factory, lambda s: find_record(s, number=number))
     if not ok:
         return None, False
     if entry is None:

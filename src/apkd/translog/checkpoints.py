@@ -33,6 +33,7 @@ __all__ = ["Checkpoint", "current_checkpoint", "current_log_key", "ensure_log_ke
 
 _HEAD = table_of(LogHead)
 _CHECKPOINT = table_of(LogCheckpoint)
+_SIGNED = (_CHECKPOINT.c.root_hash, _CHECKPOINT.c.timestamp_ms, _CHECKPOINT.c.signature, _CHECKPOINT.c.key_id)
 
 
 async def ensure_log_key(session: AsyncSession, settings: Settings) -> SigningKey:
@@ -69,13 +70,9 @@ async def _stored_checkpoint(conn: AsyncConnection) -> tuple[int, Checkpoint | N
     head = select(func.coalesce(func.max(_HEAD.c.tree_size), 0).label("size")).subquery()
     row = (
         await conn.execute(
-            select(
-                head.c.size,
-                _CHECKPOINT.c.root_hash,
-                _CHECKPOINT.c.timestamp_ms,
-                _CHECKPOINT.c.signature,
-                _CHECKPOINT.c.key_id,
-            ).select_from(head.outerjoin(_CHECKPOINT, _CHECKPOINT.c.tree_size == head.c.size))
+            select(head.c.size, *_SIGNED).select_from(
+                head.outerjoin(_CHECKPOINT, _CHECKPOINT.c.tree_size == head.c.size)
+            )
         )
     ).one()
     size = int(row[0])
@@ -103,16 +100,7 @@ async def current_checkpoint(session: AsyncSession, settings: Settings) -> Check
         ).on_conflict_do_nothing(index_elements=["tree_size"])
     )
     # Another worker may have stored this size first: every worker serves the stored one.
-    row = (
-        await conn.execute(
-            select(
-                _CHECKPOINT.c.root_hash,
-                _CHECKPOINT.c.timestamp_ms,
-                _CHECKPOINT.c.signature,
-                _CHECKPOINT.c.key_id,
-            ).where(_CHECKPOINT.c.tree_size == size)
-        )
-    ).one()
+    row = (await conn.execute(select(*_SIGNED).where(_CHECKPOINT.c.tree_size == size))).one()
     return Checkpoint(size, row[0], int(row[1]), row[2], row[3])
 
 
