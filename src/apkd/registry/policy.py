@@ -27,7 +27,8 @@ import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -73,7 +74,16 @@ __all__ = [
 ]
 
 
-Status = Literal["valid", "revoked", "suspended", "expired", "invalid", "unknown"]
+class Status(StrEnum):
+    """A verdict's status: the credential's own (valid, revoked, suspended, expired), or
+    ``invalid`` (a check that decides authenticity failed), or ``unknown`` (one could not run)."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
 
 
 # --- results --------------------------------------------------------------------------------
@@ -434,23 +444,23 @@ def _status_of(checks: Sequence[Check]) -> Status:
     for name in _INVALIDATING:
         c = by_name.get(name)
         if c is not None and not c.ok and c.ran:
-            return "invalid"
+            return Status.INVALID
     if any(not c.ok and not c.ran and c.name in ("format", "signature") for c in checks):
-        return "unknown"
+        return Status.UNKNOWN
     revoked, suspended, period = (
         by_name.get("revocation"),
         by_name.get("suspension"),
         by_name.get("validity_period"),
     )
     if revoked is not None and revoked.ran and not revoked.ok:
-        return "revoked"
+        return Status.REVOKED
     if suspended is not None and suspended.ran and not suspended.ok:
-        return "suspended"
+        return Status.SUSPENDED
     if period is not None and period.ran and not period.ok:
-        return "expired"
+        return Status.EXPIRED
     if all(c.ok for c in checks):
-        return "valid"
-    return "unknown"
+        return Status.VALID
+    return Status.UNKNOWN
 
 
 def evaluate(ctx: Context, checks: Sequence[CheckFn] = FULL_CHECKS) -> Verdict:
