@@ -103,6 +103,7 @@ async def _seed(url: str, n: int) -> tuple[int, float]:
         assert bank is not None and not errors, errors
         async with session_factory(engine)() as s:
             await import_bank(s, bank, actor="bench")
+            await s.commit()
             row = (
                 await (await s.connection()).execute(text("SELECT id FROM scheme WHERE code = 'BG'"))
             ).one()
@@ -316,6 +317,7 @@ async def _publish(url: str, session_id: int) -> tuple[float, Any]:
         async with session_factory(engine)() as s:
             t0 = time.perf_counter()
             out = await service.publish(s, session_id, actor="bench")
+            await s.commit()  # the request's unit of work commits after the handler
             return time.perf_counter() - t0, out
     finally:
         await engine.dispose()
@@ -345,6 +347,7 @@ async def _correct(url: str, session_id: int) -> tuple[float, Any]:
             actor = Principal(user_id=user_id, username="bench", role="admin", sid="bench", auth_time=0)
             t0 = time.perf_counter()
             out = await service.correct_key(s, ivid, action="void", reason="bench", actor=actor)
+            await s.commit()  # the request's unit of work commits after the handler
             return time.perf_counter() - t0, out
     finally:
         await engine.dispose()

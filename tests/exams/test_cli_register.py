@@ -51,6 +51,7 @@ async def test_register_from_csv_reports_bad_rows_by_line(
             principal=Principal(admin.id, "admin1", "admin", "sid", 0),
         )
         session_id = exam.id
+        await s.commit()
     csv_file = tmp_path / "peserta.csv"
     csv_file.write_text(
         "no,nama,nip\n"

@@ -140,7 +140,9 @@ async def test_two_publishes_at_once_grade_each_attempt_once(factory, engine, db
 
     async def go():
         async with factory_() as s:
-            return await service.publish(s, es.id, actor="admin1")
+            out = await service.publish(s, es.id, actor="admin1")
+            await s.commit()
+            return out
 
     a, b = await asyncio.gather(go(), go())
     assert sorted([a.graded, b.graded]) == [0, 9]

@@ -144,6 +144,11 @@ async def close_overdue(
     One conditional UPDATE: safe when several workers sweep at once (each attempt is closed
     once). ``closed_at`` is the deadline itself. Answers are kept. Restrict to one exam
     session or one attempt with ``session_id`` / ``attempt_id``. Returns how many it closed.
+
+    Commits at once when it closed any (unless ``commit=False``): an early commit allowed by
+    docs/decisions. An expiry is a fact of the clock, not part of the request that noticed it:
+    it must stand even when that request then fails (a late submit answers 409 and rolls
+    back), and the audit chain's lock it takes must not be held through a publish's grading.
     """
     now = now or utcnow()
     stmt = (
@@ -170,7 +175,7 @@ async def close_overdue(
             actor=None,
             details={"attempt_ids": sorted(ids), "reason": "deadline"},
         )
-    if commit:
+    if commit and rows:
         await session.commit()
     return len(rows)
 
@@ -406,6 +411,7 @@ async def _explain_refusal(
             raise_closed(row.status)
         if row.bound_sid != principal.sid:
             if row.bound_sid == "" and await bind_login(session, attempt_id, row.session_id, principal):
+                await session.commit()  # the save path's own session: its own unit of work
                 return
             raise_other_device()
         if row.status == "paused":
@@ -442,7 +448,8 @@ def raise_other_device() -> None:
 async def bind_login(
     session: AsyncSession, attempt_id: int, exam_session_id: int, principal: Principal
 ) -> bool:
-    """Bind a released attempt (``bound_sid = ''``) to this login; audited. True if it bound."""
+    """Bind a released attempt (``bound_sid = ''``) to this login; audited. True if it bound.
+    In the caller's transaction (the conditional UPDATE settles a race between two logins)."""
     conn = await session.connection()
     res = await conn.execute(
         update(ATTEMPT)
@@ -450,7 +457,6 @@ async def bind_login(
         .values(bound_sid=principal.sid)
     )
     if res.rowcount != 1:
-        await session.rollback()
         return False
     await audit.record(
         session,
@@ -460,5 +466,4 @@ async def bind_login(
         actor=principal.username,
         details={"session_id": exam_session_id},
     )
-    await session.commit()
     return True

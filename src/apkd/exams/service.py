@@ -102,7 +102,6 @@ __all__ = [
     "save_response",
     "session_for_staff",
     "session_public",
-    "start_attempt",
     "start_attempt_view",
     "submit_attempt",
     "terminate_attempt",
@@ -302,7 +301,6 @@ async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Pr
         actor=principal.username,
         details={"scheme": scheme.code, "title": title, "proctors": [p.username for p in proctors]},
     )
-    await db.commit()
     return exam
 
 
@@ -393,7 +391,6 @@ async def register_candidate(
     try:
         reg = await _add_registration(db, exam, user, principal_name=principal.username)
     except IntegrityError as exc:
-        await db.rollback()
         raise Conflict(
             f"'{user.username}' sudah terdaftar pada sesi ini.", code="already_registered"
         ) from exc
@@ -405,7 +402,6 @@ async def register_candidate(
         actor=principal.username,
         details={"session_id": exam_session_id, "username": user.username},
     )
-    await db.commit()
     return reg, user
 
 
@@ -461,7 +457,6 @@ async def register_bulk(
             actor=actor,
             details={"session_id": exam_session_id, "username": user.username, "bulk": True},
         )
-    await db.commit()
     return report
 
 
@@ -482,7 +477,6 @@ async def admit(
         raise NotFound("Pendaftaran tidak ditemukan.", code="registration_not_found")
     await session_for_staff(db, reg.session_id, principal)
     if reg.status == "admitted":
-        await db.commit()
         return reg
     reg.status, reg.admitted_at, reg.admitted_by = "admitted", now, principal.user_id
     db.add(reg)
@@ -496,7 +490,6 @@ async def admit(
         reason=(note or "").strip() or "identitas diperiksa",
         now=now,
     )
-    await db.commit()
     return reg
 
 
@@ -593,24 +586,15 @@ async def _blueprint(db: AsyncSession, scheme_id: int, key: tuple[str, str]) -> 
 _INSERT_ATTEMPT = insert(ATTEMPT).returning(ATTEMPT.c.id)
 
 
-async def start_attempt(
+async def start_attempt_view(
     db: AsyncSession, exam_session_id: int, principal: Principal, *, now: datetime | None = None
-) -> Attempt:
-    """Start (or return) the candidate's attempt in this session.
+) -> AttemptView:
+    """Start (or return) the candidate's attempt in this session, as :func:`attempt_view` shows it.
 
     The form is drawn with :func:`apkd.exams.assembly.assemble_form` from a fresh seed over
     :func:`apkd.banks.service.current_pool`, and frozen into the attempt (item version ids and
     option order). One attempt per registration: the unique ``registration_id`` settles a race
     between two starts, and the loser returns the winner's attempt.
-    """
-    attempt, _ = await _start(db, exam_session_id, principal, now or utcnow())
-    return attempt
-
-
-async def start_attempt_view(
-    db: AsyncSession, exam_session_id: int, principal: Principal, *, now: datetime | None = None
-) -> AttemptView:
-    """:func:`start_attempt`, then :func:`attempt_view` of the attempt.
 
     A form this call just drew is shown from the pool it was drawn from (item versions are
     immutable) and with no responses (none can precede the attempt's own insert): no further
@@ -618,8 +602,20 @@ async def start_attempt_view(
     """
     attempt, bp = await _start(db, exam_session_id, principal, now or utcnow())
     if bp is None:
-        return await attempt_view(db, attempt, now=now)
-    return _view(attempt, bp.contents, {}, now or utcnow())
+        view = await attempt_view(db, attempt, now=now)
+    else:
+        view = _view(attempt, bp.contents, {}, now or utcnow())
+    # Early commit (docs/decisions): the controller holds a pool_gate around the start, and the
+    # transaction must end inside it, or a burst of starts holds more pooled connections than
+    # the gate lets in (overflow connections, each a new PostgreSQL process). It also makes the
+    # attempt durable before its form is cached.
+    await db.commit()
+    if bp is not None:
+        saving.cache_form(
+            attempt.id or 0,
+            saving.form_info_from(attempt.user_id, attempt.session_id, attempt.seed, attempt.form),
+        )
+    return view
 
 
 async def _start(
@@ -697,16 +693,15 @@ async def _start(
     try:
         attempt_id = (await conn.execute(_INSERT_ATTEMPT, values)).scalar_one()
     except IntegrityError:
-        # Another request of this candidate started it first (unique registration_id).
+        # Another request of this candidate started it first (unique registration_id). Race
+        # recovery (docs/decisions): the failed insert aborted the transaction (PostgreSQL), and
+        # nothing was written before it, so roll back and read the winner's attempt.
         await db.rollback()
         found = (await db.exec(select(Attempt.id).where(Attempt.registration_id == row.reg_id))).first()
         if found is None:
             raise
         return await _existing_attempt(db, found, principal, now), None
-    await db.commit()
-    attempt = Attempt(id=attempt_id, **values)
-    saving.cache_form(attempt_id, saving.form_info_from(principal.user_id, exam_session_id, seed, form))
-    return attempt, bp
+    return Attempt(id=attempt_id, **values), bp
 
 
 async def _existing_attempt(
@@ -771,7 +766,6 @@ async def attempt_view(db: AsyncSession, a: Attempt, *, now: datetime | None = N
     responses = {
         r.position: r for r in (await db.exec(select(Response).where(Response.attempt_id == a.id))).all()
     }
-    await db.commit()
     return _view(a, contents, responses, now)
 
 
@@ -856,9 +850,7 @@ async def submit_attempt(
             actor=principal.username,
             details={"session_id": a.session_id},
         )
-        await db.commit()
         return SubmitResult(id=attempt_id, status="submitted", submitted_at=iso(now))
-    await db.rollback()
     found = await _reload(db, attempt_id)
     assert found is not None
     a = await _expire_if_overdue(db, found, now)
@@ -912,7 +904,6 @@ async def _set_running(
         raise_closed(a.status)
     target = "in_progress" if running else "paused"
     if a.status == target:
-        await db.commit()
         return a
     _store_clock(a, (resume if running else pause)(clock_of(a), now))
     a.status = target
@@ -920,7 +911,6 @@ async def _set_running(
     await _action(
         db, principal, a.session_id, "resume" if running else "pause", attempt=a, reason=why, now=now
     )
-    await db.commit()
     return a
 
 
@@ -957,7 +947,6 @@ async def extend_attempt(
     _store_clock(a, extend(clock_of(a), minutes))
     db.add(a)
     await _action(db, principal, a.session_id, "extend", attempt=a, reason=why, minutes=minutes, now=now)
-    await db.commit()
     return a
 
 
@@ -974,7 +963,6 @@ async def terminate_attempt(
     a.status, a.closed_at, a.close_reason = "terminated", now, why
     db.add(a)
     await _action(db, principal, a.session_id, "terminate", attempt=a, reason=why, now=now)
-    await db.commit()
     return a
 
 
@@ -990,7 +978,6 @@ async def release_attempt(
     a.bound_sid = ""
     db.add(a)
     await _action(db, principal, a.session_id, "release", attempt=a, reason=why, now=now)
-    await db.commit()
     return a
 
 
@@ -1029,7 +1016,6 @@ async def roster(
                 current_position=a.current_position if a is not None else None,
             )
         )
-    await db.commit()
     return out
 
 
@@ -1086,7 +1072,6 @@ async def report_incident(
             "description": text,
         },
     )
-    await db.commit()
     return inc
 
 
@@ -1178,7 +1163,6 @@ async def minutes(
         return names.get(uid) if uid is not None else None
 
     session = await session_public(db, exam)
-    await db.commit()
     return Minutes(
         session=session,
         counts=counts,

@@ -319,8 +319,8 @@ async def publish(
     the candidates, and have a credential issued to each who passed. Idempotent."""
     now = now or utcnow()
     es = await _exam_session(session, exam_session_id)
-    # Close overdue attempts first, in a short transaction of its own (it appends to the audit
-    # chain, whose lock should not be held while grading).
+    # Close overdue attempts first: close_overdue commits what it closed at once (it appends to
+    # the audit chain, whose lock should not be held while grading).
     await close_overdue(session, now, session_id=exam_session_id)
     await serialize(session, f"publish:{exam_session_id}")
     await session.refresh(es)  # another publish may have finished while we waited
@@ -400,7 +400,6 @@ async def publish(
             },
         )
     published_at = es.results_published_at or now
-    await session.commit()
     return PublishOutcome(
         graded=len(attempts),
         passed=newly_passed,
@@ -568,7 +567,6 @@ async def correct_key(
             "credentials_revoked": outcome.credentials_revoked,
         },
     )
-    await session.commit()
     return outcome
 
 
