@@ -37,7 +37,7 @@ from apkd.db import serialize, utcnow
 from apkd.dbtypes import table_of
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
 from apkd.exams.models import CLOSED_STATUSES, Attempt, ExamSession, Response
-from apkd.exams.service import close_overdue
+from apkd.exams.saving import close_overdue
 from apkd.grading import effects
 from apkd.grading.analysis import (
     FLAG_LABELS,
