@@ -276,7 +276,7 @@ async def _seed(url: str, n: int) -> tuple[int, float]:
 async def _pure_baseline(url: str, session_id: int) -> tuple[float, int]:
     """Load the same data (untimed), then time the pure scoring of every attempt."""
     from apkd.db import create_engine, session_factory
-    from apkd.exams.models import CLOSED_STATUSES
+    from apkd.exams.states import CLOSED_STATUSES
     from apkd.grading import loading
     from apkd.grading.grader import ScoringCache, grade_attempt
 

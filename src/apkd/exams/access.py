@@ -13,11 +13,13 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.db import utcnow
 from apkd.errors import Forbidden, NotFound
 from apkd.exams.models import Attempt, ExamSession, SessionProctor
-from apkd.exams.saving import GRACE, OPEN_STATUSES, bind_login, close_overdue, raise_other_device
+from apkd.exams.saving import GRACE, bind_login, close_overdue, raise_other_device
+from apkd.exams.states import OPEN_STATUSES, AttemptState
 
 
 async def is_proctor_of(db: AsyncSession, exam_session_id: int, user_id: int) -> bool:
@@ -36,9 +38,9 @@ async def session_for_staff(db: AsyncSession, exam_session_id: int, principal: P
     exam = await db.get(ExamSession, exam_session_id)
     if exam is None:
         raise NotFound("Sesi ujian tidak ditemukan.", code="session_not_found")
-    if principal.role == "admin":
+    if principal.role == Role.ADMIN:
         return exam  # admins may act for a proctor (it is recorded under their name)
-    if principal.role == "proctor" and await is_proctor_of(db, exam_session_id, principal.user_id):
+    if principal.role == Role.PROCTOR and await is_proctor_of(db, exam_session_id, principal.user_id):
         return exam
     raise Forbidden("Anda bukan pengawas sesi ujian ini.", code="not_your_session")
 
@@ -52,7 +54,7 @@ async def reload_attempt(db: AsyncSession, attempt_id: int, *, lock: bool = Fals
 
 async def expire_if_overdue(db: AsyncSession, a: Attempt, now: datetime, *, lock: bool = False) -> Attempt:
     """Close on access: an attempt past deadline + grace becomes ``expired``."""
-    if a.status == "in_progress" and a.deadline < now - GRACE:
+    if a.status == AttemptState.IN_PROGRESS and a.deadline < now - GRACE:
         await close_overdue(db, now, attempt_id=a.id)
         found = await reload_attempt(db, a.id or 0, lock=lock)
         assert found is not None
@@ -83,7 +85,7 @@ async def get_attempt_for(
     a = await db.get(Attempt, attempt_id)
     if a is None:
         raise NotFound("Ujian tidak ditemukan.", code="attempt_not_found")
-    if principal.role == "candidate":
+    if principal.role == Role.CANDIDATE:
         return await candidate_access(db, a, principal, now)
     await session_for_staff(db, a.session_id, principal)
     return await expire_if_overdue(db, a, now)

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import audit
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.banks.models import SchemeUnit
 from apkd.banks.service import current_pool
@@ -35,9 +36,10 @@ from apkd.exams.assembly import (
     new_seed,
 )
 from apkd.exams.clocks import deadline_now, iso, local_text, remaining
-from apkd.exams.models import CLOSED_STATUSES, Attempt, Response
+from apkd.exams.models import Attempt, Response
 from apkd.exams.saving import ATTEMPT, GRACE, raise_closed, raise_other_device
 from apkd.exams.schemas import AttemptItem, AttemptStatus, AttemptView, OptionPublic, SubmitResult
+from apkd.exams.states import CLOSED_STATUSES, AttemptState, RegistrationState
 
 # --- attempts: start and view ------------------------------------------------------------------------
 
@@ -176,7 +178,7 @@ async def _start(
         raise Forbidden("Anda tidak terdaftar pada sesi ujian ini.", code="not_registered")
     if row.attempt_id is not None:
         return await _existing_attempt(db, row.attempt_id, principal, now), None
-    if row.reg_status != "admitted":
+    if row.reg_status != RegistrationState.ADMITTED:
         raise Forbidden(
             "Anda belum diizinkan masuk oleh pengawas. Tunjukkan identitas Anda kepada pengawas.",
             code="not_admitted",
@@ -226,7 +228,7 @@ async def _start(
         "registration_id": row.reg_id,
         "session_id": exam_session_id,
         "user_id": principal.user_id,
-        "status": "in_progress",
+        "status": AttemptState.IN_PROGRESS,
         "seed": seed,
         "form": form,
         "started_at": now,
@@ -328,18 +330,18 @@ async def submit_attempt(
     """Submit: idempotent; of two racing submits exactly one changes the attempt."""
     now = now or utcnow()
     a = await get_attempt_for(db, attempt_id, principal, now=now)
-    if principal.role != "candidate":
+    if principal.role != Role.CANDIDATE:
         raise Forbidden("Hanya peserta yang dapat mengumpulkan ujiannya.", code="forbidden")
     conn = await db.connection()
     res = await conn.execute(
         update(ATTEMPT)
         .where(
             ATTEMPT.c.id == attempt_id,
-            ATTEMPT.c.status == "in_progress",
+            ATTEMPT.c.status == AttemptState.IN_PROGRESS,
             ATTEMPT.c.bound_sid == principal.sid,
             ATTEMPT.c.deadline >= now - GRACE,
         )
-        .values(status="submitted", submitted_at=now, closed_at=now, close_reason="submitted")
+        .values(status=AttemptState.SUBMITTED, submitted_at=now, closed_at=now, close_reason="submitted")
     )
     if res.rowcount == 1:
         await audit.record(
@@ -350,13 +352,13 @@ async def submit_attempt(
             actor=principal.username,
             details={"session_id": a.session_id},
         )
-        return SubmitResult(id=attempt_id, status="submitted", submitted_at=iso(now))
+        return SubmitResult(id=attempt_id, status=AttemptState.SUBMITTED, submitted_at=iso(now))
     found = await reload_attempt(db, attempt_id)
     assert found is not None
     a = await expire_if_overdue(db, found, now)
-    if a.status == "submitted" and a.submitted_at is not None:
-        return SubmitResult(id=attempt_id, status="submitted", submitted_at=iso(a.submitted_at))
-    if a.status == "paused":
+    if a.status == AttemptState.SUBMITTED and a.submitted_at is not None:
+        return SubmitResult(id=attempt_id, status=AttemptState.SUBMITTED, submitted_at=iso(a.submitted_at))
+    if a.status == AttemptState.PAUSED:
         raise Conflict(
             "Ujian sedang dihentikan sementara oleh pengawas; kumpulkan setelah dilanjutkan.",
             code="attempt_paused",
@@ -364,4 +366,3 @@ async def submit_attempt(
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
     raise_other_device()
-    raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apkd.exams.models import Attempt
-from apkd.exams.saving import OPEN_STATUSES
+from apkd.exams.states import OPEN_STATUSES, AttemptState
 from apkd.exams.timing import Clock, deadline, remaining_seconds
 from apkd.timefmt import format_datetime_id
 
@@ -39,7 +39,7 @@ def clock_of(a: Attempt) -> Clock:
 
 
 def deadline_now(a: Attempt, now: datetime) -> datetime:
-    if a.status == "paused":
+    if a.status == AttemptState.PAUSED:
         return deadline(clock_of(a), now)
     return a.deadline
 

@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import requires
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.db import pool_gate
 from apkd.exams import access, attempts, clocks, minutes, proctoring, saving, sessions
@@ -39,10 +40,10 @@ from apkd.exams.schemas import (
 log = logging.getLogger("apkd.exams")
 
 
-admin_only = requires("admin")
-staff = requires("admin", "proctor")
-candidate_only = requires("candidate")
-attempt_readers = requires("candidate", "proctor", "admin")
+admin_only = requires(Role.ADMIN)
+staff = requires(Role.ADMIN, Role.PROCTOR)
+candidate_only = requires(Role.CANDIDATE)
+attempt_readers = requires(Role.CANDIDATE, Role.PROCTOR, Role.ADMIN)
 
 
 class SessionController(Controller):

@@ -18,6 +18,7 @@ from apkd.exams.models import Attempt, ExamSession, Incident, ProctorAction, Reg
 from apkd.exams.saving import close_overdue
 from apkd.exams.schemas import IncidentPublic, Minutes, MinutesCounts, ProctorActionPublic
 from apkd.exams.sessions import session_public
+from apkd.exams.states import AttemptState, RegistrationState
 
 INCIDENT_CATEGORIES = ("environment", "candidate", "staff", "technical")
 MAX_DESCRIPTION = 5000
@@ -136,13 +137,13 @@ async def session_minutes(
         by_status[a.status] = by_status.get(a.status, 0) + 1
     counts = MinutesCounts(
         registered=len(regs),
-        admitted=sum(1 for r in regs if r.status == "admitted"),
+        admitted=sum(1 for r in regs if r.status == RegistrationState.ADMITTED),
         started=len(attempts),
-        in_progress=by_status.get("in_progress", 0),
-        paused=by_status.get("paused", 0),
-        submitted=by_status.get("submitted", 0),
-        expired=by_status.get("expired", 0),
-        terminated=by_status.get("terminated", 0),
+        in_progress=by_status.get(AttemptState.IN_PROGRESS, 0),
+        paused=by_status.get(AttemptState.PAUSED, 0),
+        submitted=by_status.get(AttemptState.SUBMITTED, 0),
+        expired=by_status.get(AttemptState.EXPIRED, 0),
+        terminated=by_status.get(AttemptState.TERMINATED, 0),
         absent=len(regs) - len(attempts),
     )
     attempt_user = {a.id: a.user_id for a in attempts}

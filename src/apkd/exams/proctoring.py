@@ -17,9 +17,10 @@ from apkd.db import utcnow
 from apkd.errors import NotFound, Unprocessable
 from apkd.exams.access import expire_if_overdue, reload_attempt, session_for_staff
 from apkd.exams.clocks import clock_of, deadline_now, iso, remaining, store_clock
-from apkd.exams.models import CLOSED_STATUSES, Attempt, ProctorAction, Registration
+from apkd.exams.models import Attempt, ProctorAction, Registration
 from apkd.exams.saving import close_overdue, raise_closed
 from apkd.exams.schemas import RosterEntry
+from apkd.exams.states import CLOSED_STATUSES, AttemptState, RegistrationState
 from apkd.exams.timing import extend, pause, resume
 from apkd.textrules import clean_reason, optional_note
 
@@ -93,9 +94,9 @@ async def admit(
     if reg is None:
         raise NotFound("Pendaftaran tidak ditemukan.", code="registration_not_found")
     await session_for_staff(db, reg.session_id, principal)
-    if reg.status == "admitted":
+    if reg.status == RegistrationState.ADMITTED:
         return reg
-    reg.status, reg.admitted_at, reg.admitted_by = "admitted", now, principal.user_id
+    reg.status, reg.admitted_at, reg.admitted_by = RegistrationState.ADMITTED, now, principal.user_id
     db.add(reg)
     await db.flush()
     await record_action(
@@ -135,7 +136,7 @@ async def _set_running(
     a = await attempt_for_proctor(db, attempt_id, principal, now)
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
-    target = "in_progress" if running else "paused"
+    target = AttemptState.IN_PROGRESS if running else AttemptState.PAUSED
     if a.status == target:
         return a
     store_clock(a, (resume if running else pause)(clock_of(a), now))
@@ -193,9 +194,9 @@ async def terminate_attempt(
     a = await attempt_for_proctor(db, attempt_id, principal, now)
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
-    if a.status == "paused":
+    if a.status == AttemptState.PAUSED:
         store_clock(a, resume(clock_of(a), now))
-    a.status, a.closed_at, a.close_reason = "terminated", now, why
+    a.status, a.closed_at, a.close_reason = AttemptState.TERMINATED, now, why
     db.add(a)
     await record_action(db, principal, a.session_id, "terminate", attempt=a, reason=why, now=now)
     return a

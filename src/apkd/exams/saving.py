@@ -26,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,11 +40,11 @@ from apkd.dbtypes import table_of
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
 from apkd.exams.models import Attempt, Response
 from apkd.exams.responses import ResponseError, validate_response
+from apkd.exams.states import OPEN_STATUSES, AttemptState
 from apkd.exams.timing import GRACE_SECONDS
 
 GRACE = timedelta(seconds=GRACE_SECONDS)
 MAX_SEQ = 2**63 - 1
-OPEN_STATUSES = ("in_progress", "paused")
 
 ATTEMPT: Table = table_of(Attempt)
 RESPONSE: Table = table_of(Response)
@@ -153,8 +153,8 @@ async def close_overdue(
     now = now or utcnow()
     stmt = (
         update(ATTEMPT)
-        .where(ATTEMPT.c.status == "in_progress", ATTEMPT.c.deadline < now - GRACE)
-        .values(status="expired", closed_at=ATTEMPT.c.deadline, close_reason="deadline")
+        .where(ATTEMPT.c.status == AttemptState.IN_PROGRESS, ATTEMPT.c.deadline < now - GRACE)
+        .values(status=AttemptState.EXPIRED, closed_at=ATTEMPT.c.deadline, close_reason="deadline")
         .returning(ATTEMPT.c.id, ATTEMPT.c.session_id)
     )
     if session_id is not None:
@@ -404,9 +404,9 @@ async def _explain_refusal(
             return
         if row.user_id != principal.user_id:
             raise Forbidden("Ujian ini bukan milik Anda.", code="not_your_attempt")
-        if row.status == "in_progress" and row.deadline < now - GRACE:
+        if row.status == AttemptState.IN_PROGRESS and row.deadline < now - GRACE:
             await close_overdue(session, now, attempt_id=attempt_id)
-            raise_closed("expired")
+            raise_closed(AttemptState.EXPIRED)
         if row.status not in OPEN_STATUSES:
             raise_closed(row.status)
         if row.bound_sid != principal.sid:
@@ -414,7 +414,7 @@ async def _explain_refusal(
                 await session.commit()  # the save path's own session: its own unit of work
                 return
             raise_other_device()
-        if row.status == "paused":
+        if row.status == AttemptState.PAUSED:
             raise Conflict(
                 "Ujian sedang dihentikan sementara oleh pengawas. Tunggu sampai dilanjutkan.",
                 code="attempt_paused",
@@ -428,16 +428,19 @@ async def _explain_refusal(
         await session.rollback()
 
 
-def raise_closed(status: str) -> None:
-    why = {
-        "submitted": "Ujian sudah dikumpulkan.",
-        "expired": "Waktu ujian sudah habis.",
-        "terminated": "Ujian telah dihentikan oleh pengawas.",
-    }.get(status, "Ujian sudah ditutup.")
+def raise_closed(status: str) -> NoReturn:
+    why = _CLOSED_WHY.get(status, "Ujian sudah ditutup.")
     raise Conflict(f"{why} Jawaban tidak dapat diubah lagi.", code="attempt_closed", extra={"status": status})
 
 
-def raise_other_device() -> None:
+_CLOSED_WHY: dict[str, str] = {
+    AttemptState.SUBMITTED: "Ujian sudah dikumpulkan.",
+    AttemptState.EXPIRED: "Waktu ujian sudah habis.",
+    AttemptState.TERMINATED: "Ujian telah dihentikan oleh pengawas.",
+}
+
+
+def raise_other_device() -> NoReturn:
     raise Conflict(
         "Ujian ini sedang dikerjakan dari perangkat/login lain. Minta pengawas melepaskannya "
         "bila Anda berpindah komputer.",

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import audit
-from apkd.accounts.models import User
+from apkd.accounts.models import Role, User
 from apkd.accounts.nip import NipError, validate_nip
 from apkd.accounts.security import Principal
 from apkd.banks.models import Scheme
@@ -57,7 +57,7 @@ async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Pr
     proctors: list[User] = []
     for username in dict.fromkeys(u.strip().lower() for u in data.proctors):
         u = (await db.exec(select(User).where(User.username == username))).first()
-        if u is None or u.role != "proctor":
+        if u is None or u.role != Role.PROCTOR:
             raise Unprocessable(
                 f"'{username}' bukan pengguna dengan peran pengawas.",
                 code="unknown_proctor",
@@ -126,7 +126,7 @@ async def session_public(db: AsyncSession, exam: ExamSession) -> SessionPublic:
 
 async def list_sessions(db: AsyncSession, principal: Principal) -> list[SessionPublic]:
     stmt = select(ExamSession).order_by(col(ExamSession.starts_at).desc())
-    if principal.role != "admin":
+    if principal.role != Role.ADMIN:
         stmt = stmt.join(SessionProctor, col(SessionProctor.session_id) == col(ExamSession.id)).where(
             SessionProctor.user_id == principal.user_id
         )
@@ -140,7 +140,7 @@ async def _add_registration(
     db: AsyncSession, exam: ExamSession, user: User, *, principal_name: str | None
 ) -> Registration:
     """Register ``user`` (checked: candidate, not yet registered, capacity). Caller commits."""
-    if user.role != "candidate":
+    if user.role != Role.CANDIDATE:
         raise Unprocessable(f"'{user.username}' bukan peserta (peran {user.role}).", code="not_a_candidate")
     existing = (
         await db.exec(

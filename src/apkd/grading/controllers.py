@@ -10,6 +10,7 @@ from msgspec import UNSET
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import admin_only, requires
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.errors import BadRequest
 from apkd.grading import corrections, item_analysis, publishing, results
@@ -28,8 +29,8 @@ from apkd.grading.schemas import (
     UnitResult,
 )
 
-admin_or_auditor = requires("admin", "auditor")
-admin_or_candidate = requires("admin", "candidate")
+admin_or_auditor = requires(Role.ADMIN, Role.AUDITOR)
+admin_or_candidate = requires(Role.ADMIN, Role.CANDIDATE)
 
 
 def _wants_csv(request: Request[Any, Any, Any], fmt: str | None) -> bool:

@@ -40,7 +40,7 @@ from apkd.grading.loading import (
     responses_of_attempts,
 )
 from apkd.grading.models import KeyCorrection
-from apkd.grading.scoring import OUTCOME_KOMPETEN
+from apkd.grading.scoring import Outcome
 from apkd.textrules import clean_reason
 
 CORRECTION_ACTIONS = ("rekey", "void")
@@ -251,7 +251,7 @@ async def _regrade(
             )
             outcome.changes.append(change)
             if r.outcome != g.outcome:
-                (outcome.newly_passed if g.outcome == OUTCOME_KOMPETEN else outcome.no_longer_passed).append(
+                (outcome.newly_passed if g.outcome == Outcome.KOMPETEN else outcome.no_longer_passed).append(
                     change
                 )
             changes.append(

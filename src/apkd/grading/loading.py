@@ -20,7 +20,8 @@ from apkd.accounts.models import User
 from apkd.banks.models import Item, ItemVersion
 from apkd.dbtypes import table_of
 from apkd.errors import Conflict, NotFound
-from apkd.exams.models import CLOSED_STATUSES, Attempt, ExamSession, Response
+from apkd.exams.models import Attempt, ExamSession, Response
+from apkd.exams.states import CLOSED_STATUSES
 from apkd.grading.grader import (
     CorrectionKey,
     FormError,

@@ -20,8 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import audit
 from apkd.db import serialize, utcnow
-from apkd.exams.models import CLOSED_STATUSES
 from apkd.exams.saving import close_overdue
+from apkd.exams.states import CLOSED_STATUSES, OPEN_STATUSES
 from apkd.grading import effects
 from apkd.grading.grader import ScoringCache, encode_json
 from apkd.grading.loading import (
@@ -35,9 +35,6 @@ from apkd.grading.loading import (
     latest_corrections,
     responses_of_sessions,
 )
-
-OPEN_STATUSES = ("in_progress", "paused")
-
 
 _RESULT_COLUMNS = (
     "attempt_id",

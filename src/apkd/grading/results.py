@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.errors import Forbidden, NotFound
 from apkd.exams.models import Attempt, ExamSession
@@ -21,8 +22,8 @@ async def result_for(session: AsyncSession, attempt_id: int, principal: Principa
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound("Percobaan ujian tidak ditemukan.", code="attempt_not_found")
-    if principal.role != "admin":
-        if principal.role != "candidate" or attempt.user_id != principal.user_id:
+    if principal.role != Role.ADMIN:
+        if principal.role != Role.CANDIDATE or attempt.user_id != principal.user_id:
             raise Forbidden("Anda hanya dapat melihat hasil ujian Anda sendiri.", code="not_your_attempt")
         es = await session.get(ExamSession, attempt.session_id)
         if es is None or es.results_published_at is None:
