@@ -85,6 +85,7 @@ async def seed(engine: AsyncEngine, n: int) -> tuple[list[int], int]:
     now = utcnow()
     async with session_factory(engine)() as s:
         await import_bank(s, bank, actor="bench")
+        await s.commit()
         from sqlmodel import select
 
         scheme = (await s.exec(select(Scheme).where(Scheme.code == "BPG"))).one()

@@ -328,6 +328,7 @@ async def seed(url: str, candidates: int) -> tuple[int, list[dict[str, str]]]:
     assert not errors, errors
     async with factory() as s:
         await import_bank(s, bank, actor="bench")
+        await s.commit()
     pw = hash_password("bench-password")
     async with factory() as s:
         conn = await s.connection()

@@ -1,6 +1,6 @@
 """Grading benchmark on PostgreSQL: publishing a session of N attempts of 50 items.
 
-Measured: ``apkd.grading.service.publish`` end to end (close overdue, one query for the
+Measured: ``apkd.grading.publishing.publish`` end to end (close overdue, one query for the
 attempts, one for every response, one for the item versions and one for the key
 corrections, scoring, multi-row INSERT of the results, audit, commit), against the
 baseline of the pure scoring functions alone (``grader.grade_attempt``) over the same data
@@ -103,6 +103,7 @@ async def _seed(url: str, n: int) -> tuple[int, float]:
         assert bank is not None and not errors, errors
         async with session_factory(engine)() as s:
             await import_bank(s, bank, actor="bench")
+            await s.commit()
             row = (
                 await (await s.connection()).execute(text("SELECT id FROM scheme WHERE code = 'BG'"))
             ).one()
@@ -275,18 +276,18 @@ async def _seed(url: str, n: int) -> tuple[int, float]:
 async def _pure_baseline(url: str, session_id: int) -> tuple[float, int]:
     """Load the same data (untimed), then time the pure scoring of every attempt."""
     from apkd.db import create_engine, session_factory
-    from apkd.exams.models import CLOSED_STATUSES
-    from apkd.grading import service
+    from apkd.exams.states import CLOSED_STATUSES
+    from apkd.grading import loading
     from apkd.grading.grader import ScoringCache, grade_attempt
 
     engine = create_engine(url, pool_size=2)
     try:
         async with session_factory(engine)() as s:
             conn = await s.connection()
-            attempts = await service._closed_attempts(conn, [session_id])
-            keys = await service._keys(conn, (i for a in attempts for i in a.item_version_ids()))
-            corrections = await service._corrections(conn, keys)
-            responses = await service._responses_of_sessions(conn, [session_id], CLOSED_STATUSES)
+            attempts = await loading.closed_attempts(conn, [session_id])
+            keys = await loading.item_keys(conn, (i for a in attempts for i in a.item_version_ids()))
+            corrections = await loading.latest_corrections(conn, keys)
+            responses = await loading.responses_of_sessions(conn, [session_id], CLOSED_STATUSES)
             await s.rollback()
     finally:
         await engine.dispose()
@@ -309,13 +310,14 @@ async def _pure_baseline(url: str, session_id: int) -> tuple[float, int]:
 
 async def _publish(url: str, session_id: int) -> tuple[float, Any]:
     from apkd.db import create_engine, session_factory
-    from apkd.grading import service
+    from apkd.grading import publishing
 
     engine = create_engine(url, pool_size=2)
     try:
         async with session_factory(engine)() as s:
             t0 = time.perf_counter()
-            out = await service.publish(s, session_id, actor="bench")
+            out = await publishing.publish(s, session_id, actor="bench")
+            await s.commit()  # the request's unit of work commits after the handler
             return time.perf_counter() - t0, out
     finally:
         await engine.dispose()
@@ -325,7 +327,7 @@ async def _correct(url: str, session_id: int) -> tuple[float, Any]:
     """Void the most used item version: every result that used it is regraded."""
     from apkd.accounts.security import Principal
     from apkd.db import create_engine, session_factory
-    from apkd.grading import service
+    from apkd.grading import corrections
 
     engine = create_engine(url, pool_size=2)
     try:
@@ -344,7 +346,8 @@ async def _correct(url: str, session_id: int) -> tuple[float, Any]:
             await s.rollback()
             actor = Principal(user_id=user_id, username="bench", role="admin", sid="bench", auth_time=0)
             t0 = time.perf_counter()
-            out = await service.correct_key(s, ivid, action="void", reason="bench", actor=actor)
+            out = await corrections.correct_key(s, ivid, action="void", reason="bench", actor=actor)
+            await s.commit()  # the request's unit of work commits after the handler
             return time.perf_counter() - t0, out
     finally:
         await engine.dispose()

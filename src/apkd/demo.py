@@ -111,6 +111,7 @@ async def _ensure_scheme(session: AsyncSession, code: str) -> Scheme:
 
 
 async def seed_demo(session: AsyncSession) -> list[str]:
+    """Seed the demo data in one transaction, committed here; returns the lines to print."""
     users: dict[str, User] = {}
     notes: list[str] = []
     for spec in DEMO_USERS:
@@ -146,7 +147,8 @@ async def seed_demo(session: AsyncSession) -> list[str]:
         for spec in DEMO_USERS:
             if spec["role"] == "candidate" and spec["username"] in users:
                 session.add(Registration(session_id=exam.id or 0, user_id=users[spec["username"]].id or 0))
-        await session.commit()
+    # `apkd demo` is its own unit of work: the services above flush, the command commits.
+    await session.commit()
     lines = [
         "Data demo siap.",
         f"Sesi ujian #{exam.id}: {exam.title}",

@@ -91,6 +91,7 @@ async def test_removed_item_is_retired_not_deleted(db) -> None:
 
 async def test_schemes_endpoint_is_public(client, db) -> None:
     await import_bank(db, bank(), actor="t")
+    await db.commit()
     r = await client.get("/api/v1/schemes")
     assert r.status_code == 200
     [s] = r.json()

@@ -78,6 +78,7 @@ class Factory:
         assert bank is not None, errors
         async with session_factory(self.engine)() as s:
             await import_bank(s, bank, actor="test")
+            await s.commit()
             from sqlmodel import select
 
             scheme = (await s.exec(select(Scheme).where(Scheme.code == code))).one()

@@ -58,6 +58,7 @@ async def import_text(engine: Any, source: str) -> None:
     assert errors == [], errors
     async with session_factory(engine)() as s:
         await import_bank(s, bank, actor="test")
+        await s.commit()
 
 
 @dataclass

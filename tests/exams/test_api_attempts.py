@@ -16,7 +16,7 @@ from apkd.audit import AuditEvent
 from apkd.banks.models import SchemeUnit
 from apkd.banks.service import current_pool
 from apkd.db import session_factory, utcnow
-from apkd.exams import service
+from apkd.exams import attempts, proctoring, saving
 from apkd.exams.assembly import PoolItem, UnitBlueprint, assemble_form
 from apkd.exams.models import Attempt, ResponseHistory
 
@@ -112,17 +112,17 @@ async def test_pause_freezes_time_and_resume_adds_the_pause(running) -> None:
     proctor = principal_of(world.proctor)
     t0 = utcnow()
     async with session_factory(world.engine)() as s:
-        a = await service.pause_attempt(s, view["id"], proctor, "listrik padam", now=t0)
-        frozen = service.attempt_status(a, t0).remaining_seconds
-        later = service.attempt_status(a, t0 + timedelta(minutes=7))
+        a = await proctoring.pause_attempt(s, view["id"], proctor, "listrik padam", now=t0)
+        frozen = attempts.attempt_status(a, t0).remaining_seconds
+        later = attempts.attempt_status(a, t0 + timedelta(minutes=7))
         assert later.remaining_seconds == frozen and later.status == "paused"
-        a = await service.resume_attempt(
+        a = await proctoring.resume_attempt(
             s, view["id"], proctor, "listrik menyala", now=t0 + timedelta(minutes=7)
         )
-        st = service.attempt_status(a, t0 + timedelta(minutes=7))
+        st = attempts.attempt_status(a, t0 + timedelta(minutes=7))
         assert st.remaining_seconds == frozen and a.paused_seconds == 420
         assert a.deadline == datetime.fromisoformat(view["deadline"]) + timedelta(minutes=7)
-        a = await service.extend_attempt(s, view["id"], proctor, 10, "komputer diganti", now=t0)
+        a = await proctoring.extend_attempt(s, view["id"], proctor, 10, "komputer diganti", now=t0)
         assert a.deadline == datetime.fromisoformat(view["deadline"]) + timedelta(minutes=17)
 
 
@@ -177,7 +177,7 @@ async def test_sweeper_closes_each_overdue_attempt_once(world) -> None:
 
     async def sweep() -> int:
         async with factory() as s:
-            return await service.close_overdue(s, utcnow())
+            return await saving.close_overdue(s, utcnow())
 
     results = await asyncio.gather(*(sweep() for _ in range(4)))
     assert sum(results) == 2
@@ -220,10 +220,10 @@ async def test_seq_per_item_validation_and_history(running, monkeypatch) -> None
     if {i["type"] for i in view["items"]} != kinds:
         # Forms are random: draw the next candidates' forms from fixed seeds until one holds
         # every item type (deterministic, whatever the first random draw was).
-        import apkd.exams.service as exam_service
+        import apkd.exams.attempts as exam_attempts
 
         seeds = iter(range(1, 1000))
-        monkeypatch.setattr(exam_service, "new_seed", lambda: next(seeds))
+        monkeypatch.setattr(exam_attempts, "new_seed", lambda: next(seeds))
         for other in world.candidates[1:]:
             await world.register(other)
             await world.admit(other)

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from apkd.accounts.security import Principal
 from apkd.db import session_factory, utcnow
-from apkd.exams import service
+from apkd.exams import sessions
 from apkd.exams.models import Registration
 from apkd.exams.schemas import SessionCreate
 
@@ -38,7 +38,7 @@ async def test_register_from_csv_reports_bad_rows_by_line(
     await make_user("proctor", username="pengawas1")
     now = utcnow()
     async with session_factory(clean)() as s:
-        exam = await service.create_session(
+        exam = await sessions.create_session(
             s,
             SessionCreate(
                 scheme_code="UJI",
@@ -51,6 +51,7 @@ async def test_register_from_csv_reports_bad_rows_by_line(
             principal=Principal(admin.id, "admin1", "admin", "sid", 0),
         )
         session_id = exam.id
+        await s.commit()
     csv_file = tmp_path / "peserta.csv"
     csv_file.write_text(
         "no,nama,nip\n"

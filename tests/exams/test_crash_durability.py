@@ -24,7 +24,7 @@ from apkd.accounts.service import create_user
 from apkd.banks.bankfile import parse_bank
 from apkd.banks.service import import_bank
 from apkd.db import create_engine, session_factory, utcnow
-from apkd.exams import service
+from apkd.exams import proctoring, sessions
 from apkd.exams.schemas import SessionCreate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +87,7 @@ async def test_sigkill_during_saves_loses_no_acknowledged_save(tmp_path, bank_so
     assert not errors
     async with factory() as s:
         await import_bank(s, bank, actor="test")
+        await s.commit()
     users = {}
     for role, name in [("admin", "admin1"), ("proctor", "pengawas1"), ("candidate", "peserta1")]:
         async with factory() as s:
@@ -95,9 +96,10 @@ async def test_sigkill_during_saves_loses_no_acknowledged_save(tmp_path, bank_so
                 UserCreate(username=name, password="rahasia-123", role=role, full_name=name.title()),
                 actor="test",
             )
+            await s.commit()
     now = utcnow()
     async with factory() as s:
-        exam = await service.create_session(
+        exam = await sessions.create_session(
             s,
             SessionCreate(
                 scheme_code="UJI",
@@ -110,13 +112,16 @@ async def test_sigkill_during_saves_loses_no_acknowledged_save(tmp_path, bank_so
             principal=Principal(users["admin1"].id, "admin1", "admin", "x", 0),
         )
         session_id = exam.id
+        await s.commit()
     async with factory() as s:
-        reg, _ = await service.register_candidate(
+        reg, _ = await sessions.register_candidate(
             s, session_id, "peserta1", principal=Principal(users["admin1"].id, "admin1", "admin", "x", 0)
         )
         reg_id = reg.id
+        await s.commit()
     async with factory() as s:
-        await service.admit(s, reg_id, Principal(users["pengawas1"].id, "pengawas1", "proctor", "x", 0))
+        await proctoring.admit(s, reg_id, Principal(users["pengawas1"].id, "pengawas1", "proctor", "x", 0))
+        await s.commit()
     await engine.dispose()
 
     port = free_port()

@@ -110,6 +110,7 @@ class GradingFactory:
         parsed, errors = parse_bank(text, "tst.yaml")
         assert parsed is not None and errors == [], errors
         await import_bank(self.db, parsed, actor="test")
+        await self.db.commit()
         scheme = (await self.db.exec(select(Scheme).where(Scheme.code == parsed.scheme.code))).one()
         units = list(
             (

@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal, TokenError, decode_token_with_expiry
 
 _STATE_KEY = "apkd_principal"
@@ -68,8 +69,8 @@ def requires(*roles: str) -> Guard:
     return guard
 
 
-admin_only = requires("admin")
-staff = requires("admin", "proctor")
+admin_only = requires(Role.ADMIN)
+staff = requires(Role.ADMIN, Role.PROCTOR)
 any_login = requires()
 
 

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
 from apkd.dbtypes import UTCDateTime, utcnow
 
-ROLES = ("admin", "proctor", "candidate", "auditor")
+
+class Role(StrEnum):
+    """What a login may do (stored and sent as its value)."""
+
+    ADMIN = "admin"
+    PROCTOR = "proctor"
+    CANDIDATE = "candidate"
+    AUDITOR = "auditor"
+
+
+ROLES: tuple[Role, ...] = tuple(Role)
 
 
 class User(SQLModel, table=True):

@@ -80,11 +80,12 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | N
         jabatan=clean.jabatan,
         region_code=clean.region_code,
     )
-    session.add(user)
     try:
-        await session.flush()
+        # A savepoint: a name taken meanwhile by another worker fails only this insert, and the
+        # caller's unit of work stays usable (the demo seeding goes on past a taken account).
+        async with session.begin_nested():
+            session.add(user)
     except IntegrityError as exc:
-        await session.rollback()
         raise Conflict("Nama pengguna atau NIP sudah dipakai.", code="username_taken") from exc
     await audit.record(
         session,
@@ -94,7 +95,6 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | N
         actor=actor,
         details={"username": user.username, "role": user.role},
     )
-    await session.commit()
     return user
 
 
@@ -109,7 +109,6 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
         and throttle.failures >= LOGIN_MAX_FAILURES
     ):
         retry = int((throttle.window_start + LOGIN_WINDOW - now).total_seconds()) + 1
-        await session.rollback()
         raise TooManyRequests(
             f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {retry} detik.",
             code="too_many_login_attempts",
@@ -124,6 +123,8 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
             throttle.window_start, throttle.failures = now, 1
         else:
             throttle.failures += 1
+        # Early commit (docs/decisions): the failure must be counted even though the request
+        # ends in a 401, which rolls back its unit of work.
         try:
             await session.commit()
         except IntegrityError:  # another worker recorded a failure for this name first
@@ -133,5 +134,5 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
         await session.delete(throttle)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    await session.commit()
+    await session.flush()
     return user

@@ -210,7 +210,7 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
                 "items_retired": report.items_retired,
             },
         )
-    await session.commit()
+    await session.flush()
     return report
 
 

@@ -78,7 +78,7 @@ def register(main: click.Group) -> None:
         """
         from apkd.cli import fail, with_session
         from apkd.errors import AppError
-        from apkd.exams.service import register_bulk
+        from apkd.exams.sessions import register_bulk
 
         if not file.exists():
             fail(f"{file}: berkas tidak ditemukan")

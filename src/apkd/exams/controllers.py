@@ -14,9 +14,10 @@ from litestar.datastructures import State
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import requires
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.db import pool_gate
-from apkd.exams import service
+from apkd.exams import access, attempts, clocks, minutes, proctoring, saving, sessions
 from apkd.exams.schemas import (
     AdmitRequest,
     AttemptStatus,
@@ -39,10 +40,10 @@ from apkd.exams.schemas import (
 log = logging.getLogger("apkd.exams")
 
 
-admin_only = requires("admin")
-staff = requires("admin", "proctor")
-candidate_only = requires("candidate")
-attempt_readers = requires("candidate", "proctor", "admin")
+admin_only = requires(Role.ADMIN)
+staff = requires(Role.ADMIN, Role.PROCTOR)
+candidate_only = requires(Role.CANDIDATE)
+attempt_readers = requires(Role.CANDIDATE, Role.PROCTOR, Role.ADMIN)
 
 
 class SessionController(Controller):
@@ -52,26 +53,26 @@ class SessionController(Controller):
     @post("/", guards=[admin_only], status_code=201)
     async def create(self, data: SessionCreate, db: AsyncSession, principal: Principal) -> SessionPublic:
         """Create an exam session (admin): scheme, title, venue, window, time zone, capacity, proctors."""
-        exam = await service.create_session(db, data, principal=principal)
-        return await service.session_public(db, exam)
+        exam = await sessions.create_session(db, data, principal=principal)
+        return await sessions.session_public(db, exam)
 
     @get("/", guards=[staff])
     async def list_sessions(self, db: AsyncSession, principal: Principal) -> list[SessionPublic]:
         """Sessions: all for an admin, their own for a proctor."""
-        return await service.list_sessions(db, principal)
+        return await sessions.list_sessions(db, principal)
 
     @get("/{session_id:int}", guards=[staff])
     async def detail(self, session_id: int, db: AsyncSession, principal: Principal) -> SessionPublic:
         """One exam session (admin, its proctors)."""
-        exam = await service.session_for_staff(db, session_id, principal)
-        return await service.session_public(db, exam)
+        exam = await access.session_for_staff(db, session_id, principal)
+        return await sessions.session_public(db, exam)
 
     @post("/{session_id:int}/registrations", guards=[admin_only], status_code=201)
     async def register(
         self, session_id: int, data: RegistrationCreate, db: AsyncSession, principal: Principal
     ) -> RegistrationPublic:
         """Register a candidate by username (admin). One registration per candidate per session."""
-        reg, user = await service.register_candidate(db, session_id, data.username, principal=principal)
+        reg, user = await sessions.register_candidate(db, session_id, data.username, principal=principal)
         return RegistrationPublic(
             id=reg.id or 0, session_id=session_id, username=user.username, status=reg.status
         )
@@ -79,14 +80,14 @@ class SessionController(Controller):
     @get("/{session_id:int}/roster", guards=[staff])
     async def roster(self, session_id: int, db: AsyncSession, principal: Principal) -> list[RosterEntry]:
         """Each registered candidate's status, remaining time and last save (admin, its proctors)."""
-        return await service.roster(db, session_id, principal)
+        return await proctoring.roster(db, session_id, principal)
 
     @post("/{session_id:int}/incidents", guards=[staff], status_code=201)
     async def incident(
         self, session_id: int, data: IncidentCreate, db: AsyncSession, principal: Principal
     ) -> IncidentPublic:
         """Report an incident (its proctors): environment, candidate, staff or technical."""
-        inc = await service.report_incident(
+        inc = await minutes.report_incident(
             db,
             session_id,
             principal,
@@ -94,12 +95,12 @@ class SessionController(Controller):
             description=data.description,
             attempt_id=data.attempt_id,
         )
-        return await service.incident_view(db, inc)
+        return await minutes.incident_view(db, inc)
 
     @get("/{session_id:int}/minutes", guards=[staff])
     async def minutes(self, session_id: int, db: AsyncSession, principal: Principal) -> Minutes:
         """The session's minutes (berita acara): counts, incidents and proctor actions."""
-        return await service.minutes(db, session_id, principal)
+        return await minutes.session_minutes(db, session_id, principal)
 
     @post("/{session_id:int}/attempts", guards=[candidate_only], status_code=201)
     async def start(
@@ -107,7 +108,7 @@ class SessionController(Controller):
     ) -> AttemptView:
         """Start the exam (the admitted candidate, inside the session window); again = same attempt."""
         async with pool_gate(state.engine):  # a burst of starts queues for pooled connections
-            return await service.start_attempt_view(db, session_id, principal)
+            return await attempts.start_attempt_view(db, session_id, principal)
 
 
 class RegistrationController(Controller):
@@ -123,7 +124,7 @@ class RegistrationController(Controller):
         data: AdmitRequest | None = None,
     ) -> dict[str, Any]:
         """Admit a candidate after checking identity (the session's proctors)."""
-        reg = await service.admit(db, registration_id, principal, note=data.note if data else None)
+        reg = await proctoring.admit(db, registration_id, principal, note=data.note if data else None)
         return {"id": reg.id, "status": reg.status, "session_id": reg.session_id}
 
 
@@ -134,15 +135,15 @@ class AttemptController(Controller):
     @get("/{attempt_id:int}", guards=[attempt_readers])
     async def view(self, attempt_id: int, db: AsyncSession, principal: Principal) -> AttemptView:
         """The attempt: items, responses, deadline, server_time, remaining_seconds."""
-        attempt = await service.get_attempt_for(db, attempt_id, principal)
-        return await service.attempt_view(db, attempt)
+        attempt = await access.get_attempt_for(db, attempt_id, principal)
+        return await attempts.attempt_view(db, attempt)
 
     @put("/{attempt_id:int}/responses/{position:int}", guards=[candidate_only], status_code=200)
     async def save(
         self, attempt_id: int, position: int, data: SaveRequest, state: State, principal: Principal
     ) -> SaveResult:
         """Save one response; answered only once it is durable."""
-        saved = await service.save_response(
+        saved = await saving.save_response(
             state.engine,
             attempt_id,
             position,
@@ -152,48 +153,54 @@ class AttemptController(Controller):
             current_position=data.current_position,
             flagged=data.flagged,
         )
-        return SaveResult(position=saved.position, seq=saved.seq, saved_at=service.iso(saved.saved_at))
+        return SaveResult(position=saved.position, seq=saved.seq, saved_at=clocks.iso(saved.saved_at))
 
     @post("/{attempt_id:int}/submit", guards=[candidate_only], status_code=200)
     async def submit(self, attempt_id: int, db: AsyncSession, principal: Principal) -> SubmitResult:
         """Submit the attempt; repeating it returns the same."""
-        return await service.submit_attempt(db, attempt_id, principal)
+        return await attempts.submit_attempt(db, attempt_id, principal)
 
     @post("/{attempt_id:int}/pause", guards=[staff], status_code=200)
     async def pause(
         self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
     ) -> AttemptStatus:
         """Pause the attempt's clock (the session's proctors), with a reason."""
-        return service.attempt_status(await service.pause_attempt(db, attempt_id, principal, data.reason))
+        return attempts.attempt_status(await proctoring.pause_attempt(db, attempt_id, principal, data.reason))
 
     @post("/{attempt_id:int}/resume", guards=[staff], status_code=200)
     async def resume(
         self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
     ) -> AttemptStatus:
         """Resume a paused attempt; the pause is added to the deadline."""
-        return service.attempt_status(await service.resume_attempt(db, attempt_id, principal, data.reason))
+        return attempts.attempt_status(
+            await proctoring.resume_attempt(db, attempt_id, principal, data.reason)
+        )
 
     @post("/{attempt_id:int}/extend", guards=[staff], status_code=200)
     async def extend(
         self, attempt_id: int, data: ExtendRequest, db: AsyncSession, principal: Principal
     ) -> AttemptStatus:
         """Give the attempt more minutes, with a reason."""
-        a = await service.extend_attempt(db, attempt_id, principal, data.minutes, data.reason)
-        return service.attempt_status(a)
+        a = await proctoring.extend_attempt(db, attempt_id, principal, data.minutes, data.reason)
+        return attempts.attempt_status(a)
 
     @post("/{attempt_id:int}/terminate", guards=[staff], status_code=200)
     async def terminate(
         self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
     ) -> AttemptStatus:
         """End the attempt now (answers kept), with a reason."""
-        return service.attempt_status(await service.terminate_attempt(db, attempt_id, principal, data.reason))
+        return attempts.attempt_status(
+            await proctoring.terminate_attempt(db, attempt_id, principal, data.reason)
+        )
 
     @post("/{attempt_id:int}/release", guards=[staff], status_code=200)
     async def release(
         self, attempt_id: int, data: ReasonRequest, db: AsyncSession, principal: Principal
     ) -> AttemptStatus:
         """Free the attempt from its login: the candidate's next login to call holds it."""
-        return service.attempt_status(await service.release_attempt(db, attempt_id, principal, data.reason))
+        return attempts.attempt_status(
+            await proctoring.release_attempt(db, attempt_id, principal, data.reason)
+        )
 
 
 @contextlib.asynccontextmanager
@@ -215,7 +222,7 @@ async def overdue_sweeper(app: Litestar) -> AsyncIterator[None]:
                 pass
             try:
                 async with app.state.session_factory() as session:
-                    closed = await service.close_overdue(session)
+                    closed = await saving.close_overdue(session)
                 if closed:
                     log.info("closed %d overdue attempts", closed)
             except Exception:

@@ -7,9 +7,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from apkd.dbtypes import BigIntPK, UTCDateTime, utcnow
-
-ATTEMPT_STATUSES = ("in_progress", "paused", "submitted", "expired", "terminated")
-CLOSED_STATUSES = ("submitted", "expired", "terminated")
+from apkd.exams.states import AttemptState, RegistrationState
 
 
 class ExamSession(SQLModel, table=True):
@@ -42,7 +40,7 @@ class Registration(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="exam_session.id", index=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
-    status: str = Field(default="registered", max_length=16)
+    status: str = Field(default=RegistrationState.REGISTERED, max_length=16)
     registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     admitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     admitted_by: int | None = Field(default=None, foreign_key="app_user.id")
@@ -56,7 +54,7 @@ class Attempt(SQLModel, table=True):
     registration_id: int = Field(foreign_key="registration.id", unique=True)
     session_id: int = Field(foreign_key="exam_session.id", index=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
-    status: str = Field(default="in_progress", max_length=16)
+    status: str = Field(default=AttemptState.IN_PROGRESS, max_length=16)
     seed: int = Field(sa_column=Column(BigInteger, nullable=False))
     # Frozen at start: scheme rules and the drawn items (item version ids, option order).
     form: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -26,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,11 +40,11 @@ from apkd.dbtypes import table_of
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
 from apkd.exams.models import Attempt, Response
 from apkd.exams.responses import ResponseError, validate_response
+from apkd.exams.states import OPEN_STATUSES, AttemptState
 from apkd.exams.timing import GRACE_SECONDS
 
 GRACE = timedelta(seconds=GRACE_SECONDS)
 MAX_SEQ = 2**63 - 1
-OPEN_STATUSES = ("in_progress", "paused")
 
 ATTEMPT: Table = table_of(Attempt)
 RESPONSE: Table = table_of(Response)
@@ -144,12 +144,17 @@ async def close_overdue(
     One conditional UPDATE: safe when several workers sweep at once (each attempt is closed
     once). ``closed_at`` is the deadline itself. Answers are kept. Restrict to one exam
     session or one attempt with ``session_id`` / ``attempt_id``. Returns how many it closed.
+
+    Commits at once when it closed any (unless ``commit=False``): an early commit allowed by
+    docs/decisions. An expiry is a fact of the clock, not part of the request that noticed it:
+    it must stand even when that request then fails (a late submit answers 409 and rolls
+    back), and the audit chain's lock it takes must not be held through a publish's grading.
     """
     now = now or utcnow()
     stmt = (
         update(ATTEMPT)
-        .where(ATTEMPT.c.status == "in_progress", ATTEMPT.c.deadline < now - GRACE)
-        .values(status="expired", closed_at=ATTEMPT.c.deadline, close_reason="deadline")
+        .where(ATTEMPT.c.status == AttemptState.IN_PROGRESS, ATTEMPT.c.deadline < now - GRACE)
+        .values(status=AttemptState.EXPIRED, closed_at=ATTEMPT.c.deadline, close_reason="deadline")
         .returning(ATTEMPT.c.id, ATTEMPT.c.session_id)
     )
     if session_id is not None:
@@ -170,7 +175,7 @@ async def close_overdue(
             actor=None,
             details={"attempt_ids": sorted(ids), "reason": "deadline"},
         )
-    if commit:
+    if commit and rows:
         await session.commit()
     return len(rows)
 
@@ -399,16 +404,17 @@ async def _explain_refusal(
             return
         if row.user_id != principal.user_id:
             raise Forbidden("Ujian ini bukan milik Anda.", code="not_your_attempt")
-        if row.status == "in_progress" and row.deadline < now - GRACE:
+        if row.status == AttemptState.IN_PROGRESS and row.deadline < now - GRACE:
             await close_overdue(session, now, attempt_id=attempt_id)
-            raise_closed("expired")
+            raise_closed(AttemptState.EXPIRED)
         if row.status not in OPEN_STATUSES:
             raise_closed(row.status)
         if row.bound_sid != principal.sid:
             if row.bound_sid == "" and await bind_login(session, attempt_id, row.session_id, principal):
+                await session.commit()  # the save path's own session: its own unit of work
                 return
             raise_other_device()
-        if row.status == "paused":
+        if row.status == AttemptState.PAUSED:
             raise Conflict(
                 "Ujian sedang dihentikan sementara oleh pengawas. Tunggu sampai dilanjutkan.",
                 code="attempt_paused",
@@ -422,16 +428,19 @@ async def _explain_refusal(
         await session.rollback()
 
 
-def raise_closed(status: str) -> None:
-    why = {
-        "submitted": "Ujian sudah dikumpulkan.",
-        "expired": "Waktu ujian sudah habis.",
-        "terminated": "Ujian telah dihentikan oleh pengawas.",
-    }.get(status, "Ujian sudah ditutup.")
+def raise_closed(status: str) -> NoReturn:
+    why = _CLOSED_WHY.get(status, "Ujian sudah ditutup.")
     raise Conflict(f"{why} Jawaban tidak dapat diubah lagi.", code="attempt_closed", extra={"status": status})
 
 
-def raise_other_device() -> None:
+_CLOSED_WHY: dict[str, str] = {
+    AttemptState.SUBMITTED: "Ujian sudah dikumpulkan.",
+    AttemptState.EXPIRED: "Waktu ujian sudah habis.",
+    AttemptState.TERMINATED: "Ujian telah dihentikan oleh pengawas.",
+}
+
+
+def raise_other_device() -> NoReturn:
     raise Conflict(
         "Ujian ini sedang dikerjakan dari perangkat/login lain. Minta pengawas melepaskannya "
         "bila Anda berpindah komputer.",
@@ -442,7 +451,8 @@ def raise_other_device() -> None:
 async def bind_login(
     session: AsyncSession, attempt_id: int, exam_session_id: int, principal: Principal
 ) -> bool:
-    """Bind a released attempt (``bound_sid = ''``) to this login; audited. True if it bound."""
+    """Bind a released attempt (``bound_sid = ''``) to this login; audited. True if it bound.
+    In the caller's transaction (the conditional UPDATE settles a race between two logins)."""
     conn = await session.connection()
     res = await conn.execute(
         update(ATTEMPT)
@@ -450,7 +460,6 @@ async def bind_login(
         .values(bound_sid=principal.sid)
     )
     if res.rowcount != 1:
-        await session.rollback()
         return False
     await audit.record(
         session,
@@ -460,5 +469,4 @@ async def bind_login(
         actor=principal.username,
         details={"session_id": exam_session_id},
     )
-    await session.commit()
     return True

@@ -30,14 +30,14 @@ def register(main: click.Group) -> None:
         """Analisis butir soal: p, point-biserial terkoreksi, pilihan jawaban, KR-20."""
         from apkd.cli import fail, with_session
         from apkd.errors import AppError
-        from apkd.grading import service
+        from apkd.grading import item_analysis
         from apkd.grading.controllers import analysis_csv
 
         if (session_id is None) == (scheme_code is None):
             fail("pilih salah satu: --session ID atau --scheme KODE")
         try:
             rep = with_session(
-                lambda s: service.item_analysis(s, session_id=session_id, scheme_code=scheme_code)
+                lambda s: item_analysis.item_analysis(s, session_id=session_id, scheme_code=scheme_code)
             )
         except AppError as exc:
             fail(exc.detail)

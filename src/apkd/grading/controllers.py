@@ -10,9 +10,10 @@ from msgspec import UNSET
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import admin_only, requires
+from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.errors import BadRequest
-from apkd.grading import service
+from apkd.grading import corrections, item_analysis, publishing, results
 from apkd.grading.export import CSV_MEDIA_TYPE, csv_bytes, format_number, safe_text
 from apkd.grading.schemas import (
     CandidateRef,
@@ -28,8 +29,8 @@ from apkd.grading.schemas import (
     UnitResult,
 )
 
-admin_or_auditor = requires("admin", "auditor")
-admin_or_candidate = requires("admin", "candidate")
+admin_or_auditor = requires(Role.ADMIN, Role.AUDITOR)
+admin_or_candidate = requires(Role.ADMIN, Role.CANDIDATE)
 
 
 def _wants_csv(request: Request[Any, Any, Any], fmt: str | None) -> bool:
@@ -57,7 +58,7 @@ class SessionGradingController(Controller):
     @post("/{session_id:int}/publish", guards=[admin_only], status_code=200)
     async def publish(self, session_id: int, db: AsyncSession, principal: Principal) -> PublishSummary:
         """Grade every closed attempt, publish the results and issue credentials (idempotent)."""
-        out = await service.publish(db, session_id, actor=principal.username)
+        out = await publishing.publish(db, session_id, actor=principal.username)
         return PublishSummary(
             graded=out.graded,
             passed=out.passed,
@@ -77,7 +78,7 @@ class SessionGradingController(Controller):
         fmt: Annotated[str | None, QueryParameter(name="format", description="json atau csv")] = None,
     ) -> Any:
         """Item analysis (p, point-biserial, option counts, flags; KR-20 per form). JSON or CSV."""
-        report = await service.item_analysis(db, session_id=session_id)
+        report = await item_analysis.item_analysis(db, session_id=session_id)
         if _wants_csv(request, fmt):
             return _csv_response(analysis_csv(report), f"analisis-butir-sesi-{session_id}.csv")
         return analysis_public(report)
@@ -85,7 +86,7 @@ class SessionGradingController(Controller):
     @get("/{session_id:int}/results.csv", guards=[admin_only])
     async def results_csv(self, session_id: int, db: AsyncSession) -> Response[bytes]:
         """The session's results as CSV (UTF-8 with BOM): NIP, name, instansi, score, units, outcome."""
-        codes, rows = await service.session_results(db, session_id)
+        codes, rows = await results.session_results(db, session_id)
         header = ["NIP", "Nama", "Instansi", "Nilai", *codes, "Hasil"]
         body = csv_bytes(
             header,
@@ -117,7 +118,7 @@ class SchemeGradingController(Controller):
         fmt: Annotated[str | None, QueryParameter(name="format", description="json atau csv")] = None,
     ) -> Any:
         """Item analysis over every session of a scheme. JSON or CSV."""
-        report = await service.item_analysis(db, scheme_code=code)
+        report = await item_analysis.item_analysis(db, scheme_code=code)
         if _wants_csv(request, fmt):
             return _csv_response(analysis_csv(report), f"analisis-butir-{report.scheme_code}.csv")
         return analysis_public(report)
@@ -130,7 +131,7 @@ class AttemptResultController(Controller):
     @get("/{attempt_id:int}/result", guards=[admin_or_candidate])
     async def result(self, attempt_id: int, db: AsyncSession, principal: Principal) -> ResultPublic:
         """An attempt's result: its candidate once results are published, or an admin."""
-        r = await service.result_for(db, attempt_id, principal)
+        r = await results.result_for(db, attempt_id, principal)
         return ResultPublic(
             attempt_id=r.attempt_id,
             score=r.score,
@@ -152,7 +153,7 @@ class CorrectionController(Controller):
         self, item_version_id: int, data: CorrectionRequest, db: AsyncSession, principal: Principal
     ) -> CorrectionSummary:
         """Correct an item's key (rekey) or void it, with a reason; every affected result is regraded."""
-        out = await service.correct_key(
+        out = await corrections.correct_key(
             db,
             item_version_id,
             action=data.action,
@@ -162,7 +163,7 @@ class CorrectionController(Controller):
             actor=principal,
         )
 
-        def who(c: service.Change) -> tuple[str, str]:
+        def who(c: corrections.Change) -> tuple[str, str]:
             return out.users.get(c.user_id, ("", ""))
 
         return CorrectionSummary(
@@ -206,7 +207,7 @@ class CorrectionController(Controller):
                 actor=username,
                 created_at=kc.created_at.isoformat(),
             )
-            for kc, username in await service.list_corrections(db, item_version_id)
+            for kc, username in await corrections.list_corrections(db, item_version_id)
         ]
 
 
@@ -214,7 +215,7 @@ def _form_public(name: str, f: Any) -> FormAnalysis:
     return FormAnalysis(form=name, n=f.n, k=f.k, mean=f.mean, sd=f.sd, kr20=f.kr20, sem=f.sem)
 
 
-def analysis_public(report: service.AnalysisReport) -> ItemAnalysis:
+def analysis_public(report: item_analysis.AnalysisReport) -> ItemAnalysis:
     return ItemAnalysis(
         scope=report.scope,
         session_id=report.session_id,
@@ -233,7 +234,7 @@ def analysis_public(report: service.AnalysisReport) -> ItemAnalysis:
                 omitted=s.omitted,
                 option_counts=dict(s.option_counts),
                 flags=list(s.flags),
-                flag_texts=service.flag_texts(s.flags),
+                flag_texts=item_analysis.flag_texts(s.flags),
                 voided=voided,
             )
             for meta, s, voided in report.items
@@ -259,7 +260,7 @@ ANALYSIS_HEADER = [
 ]
 
 
-def analysis_csv(report: service.AnalysisReport) -> bytes:
+def analysis_csv(report: item_analysis.AnalysisReport) -> bytes:
     return csv_bytes(
         ANALYSIS_HEADER,
         (

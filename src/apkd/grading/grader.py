@@ -24,9 +24,10 @@ from typing import Any, cast
 
 import msgspec
 
+from apkd.exams.states import AttemptState
 from apkd.grading.scoring import (
-    OUTCOME_BELUM_KOMPETEN,
     AttemptScore,
+    Outcome,
     ScoringItem,
     UnitRule,
     exact_number,
@@ -170,7 +171,7 @@ class CorrectionKey:
 class Graded:
     score: AttemptScore
     passed: bool
-    outcome: str
+    outcome: Outcome
     reason: str | None
     units: list[dict[str, Any]]
     items: list[ResultItem]
@@ -319,8 +320,8 @@ def grade_attempt(
         raise FormError(str(exc)) from exc
     records = [t.record(s.earned) for t, s in zip(templates, score.items, strict=True)]
     passed, outcome, reason = score.passed, score.outcome, None
-    if status == "terminated":
-        passed, outcome, reason = False, OUTCOME_BELUM_KOMPETEN, terminated_reason(close_reason)
+    if status == AttemptState.TERMINATED:
+        passed, outcome, reason = False, Outcome.BELUM_KOMPETEN, terminated_reason(close_reason)
     unit_rows = [
         {"code": u.code, "score": u.score, "passed": u.passed, "earned": u.earned, "possible": u.possible}
         for u in score.units

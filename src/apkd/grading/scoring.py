@@ -31,14 +31,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from numbers import Rational
 
 __all__ = [
-    "OUTCOME_BELUM_KOMPETEN",
-    "OUTCOME_KOMPETEN",
     "AttemptScore",
     "ItemScore",
+    "Outcome",
     "ScoringItem",
     "UnitRule",
     "UnitScore",
@@ -47,8 +47,13 @@ __all__ = [
     "score_attempt",
 ]
 
-OUTCOME_KOMPETEN = "kompeten"
-OUTCOME_BELUM_KOMPETEN = "belum_kompeten"
+
+class Outcome(StrEnum):
+    """A result's outcome (stored and sent as its value)."""
+
+    KOMPETEN = "kompeten"
+    BELUM_KOMPETEN = "belum_kompeten"
+
 
 _ITEM_TYPES = frozenset({"single", "multiple", "numeric"})
 # A numeric response typed as text: integer or decimal, optional exponent (as bank files allow).
@@ -104,7 +109,7 @@ class UnitScore:
 class AttemptScore:
     score: float  # overall percent, rounded down to 2 decimals
     passed: bool
-    outcome: str  # kompeten | belum_kompeten
+    outcome: Outcome
     units: tuple[UnitScore, ...]  # in the order of the ``units`` argument
     items: tuple[ItemScore, ...]  # in the order of the ``items`` argument
     earned: int  # voided items excluded
@@ -260,7 +265,7 @@ def score_attempt(
     return AttemptScore(
         score=_report(overall),
         passed=passed,
-        outcome=OUTCOME_KOMPETEN if passed else OUTCOME_BELUM_KOMPETEN,
+        outcome=Outcome.KOMPETEN if passed else Outcome.BELUM_KOMPETEN,
         units=tuple(unit_scores),
         items=tuple(item_scores),
         earned=total_earned,

@@ -1,0 +1,64 @@
+"""What an attempt's clock says now, and how times are written in exam responses (no database).
+
+Attempt clocks are shown in UTC (``iso``); sessions, incidents and minutes in the site's zone
+(``local_iso``, and ``local_text`` in Indonesian words). A paused attempt's deadline moves
+with the pause, so the stored one is the deadline as of the pause's start.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from apkd.exams.models import Attempt
+from apkd.exams.states import OPEN_STATUSES, AttemptState
+from apkd.exams.timing import Clock, deadline, remaining_seconds
+from apkd.timefmt import format_datetime_id
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat()
+
+
+def local_iso(dt: datetime, tz: str) -> str:
+    return dt.astimezone(ZoneInfo(tz)).isoformat()
+
+
+def local_text(dt: datetime, tz: str) -> str:
+    return format_datetime_id(dt, tz)
+
+
+def clock_of(a: Attempt) -> Clock:
+    return Clock(
+        started_at=a.started_at,
+        duration_seconds=a.duration_seconds,
+        extension_seconds=a.extension_seconds,
+        paused_seconds=a.paused_seconds,
+        paused_at=a.paused_at,
+    )
+
+
+def deadline_now(a: Attempt, now: datetime) -> datetime:
+    if a.status == AttemptState.PAUSED:
+        return deadline(clock_of(a), now)
+    return a.deadline
+
+
+def remaining(a: Attempt, now: datetime) -> int:
+    if a.status not in OPEN_STATUSES:
+        return 0
+    return remaining_seconds(clock_of(a), now)
+
+
+def aware(dt: datetime, tz: str) -> datetime:
+    """A time from a request: naive times are read in the site's zone."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        return dt.replace(tzinfo=ZoneInfo(tz))
+    return dt
+
+
+def store_clock(a: Attempt, c: Clock) -> None:
+    a.extension_seconds, a.paused_seconds, a.paused_at = c.extension_seconds, c.paused_seconds, c.paused_at
+    # Stored deadline: while paused, the deadline as of the pause's start (the view adds the
+    # pause so far); the sweeper ignores paused attempts.
+    a.deadline = deadline(c, c.paused_at) if c.paused_at is not None else deadline(c)

@@ -1,0 +1,247 @@
+"""Exam sessions and registrations: create, list and show sessions; register candidates one by
+one (admin) or in bulk by NIP (the CLI's CSV)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd import audit
+from apkd.accounts.models import Role, User
+from apkd.accounts.nip import NipError, validate_nip
+from apkd.accounts.security import Principal
+from apkd.banks.models import Scheme
+from apkd.db import serialize
+from apkd.errors import Conflict, NotFound, Unprocessable
+from apkd.exams.access import session_for_staff
+from apkd.exams.clocks import aware, local_iso, local_text
+from apkd.exams.models import ExamSession, Registration, SessionProctor
+from apkd.exams.schemas import SessionCreate, SessionPublic
+
+
+async def _scheme_of(db: AsyncSession, exam: ExamSession) -> Scheme:
+    scheme = await db.get(Scheme, exam.scheme_id)
+    assert scheme is not None
+    return scheme
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Principal) -> ExamSession:
+    tz = (data.timezone or "").strip() or "Asia/Makassar"
+    try:
+        ZoneInfo(tz)
+    except (KeyError, ValueError) as exc:
+        raise Unprocessable(
+            f"Zona waktu '{tz}' tidak dikenal (contoh: Asia/Makassar).", code="invalid_timezone"
+        ) from exc
+    title, venue = data.title.strip(), data.venue.strip()
+    if not title or len(title) > 200:
+        raise Unprocessable("Judul sesi wajib diisi (paling panjang 200 karakter).", code="invalid_title")
+    if not venue or len(venue) > 200:
+        raise Unprocessable("Tempat ujian wajib diisi (paling panjang 200 karakter).", code="invalid_venue")
+    starts, ends = aware(data.starts_at, tz), aware(data.ends_at, tz)
+    if ends <= starts:
+        raise Unprocessable("Waktu selesai harus setelah waktu mulai.", code="invalid_window")
+    if data.capacity is not None and data.capacity < 1:
+        raise Unprocessable("Kapasitas harus 1 atau lebih.", code="invalid_capacity")
+    scheme = (await db.exec(select(Scheme).where(Scheme.code == data.scheme_code.strip().upper()))).first()
+    if scheme is None:
+        raise Unprocessable(f"Skema '{data.scheme_code}' tidak ditemukan.", code="unknown_scheme")
+    proctors: list[User] = []
+    for username in dict.fromkeys(u.strip().lower() for u in data.proctors):
+        u = (await db.exec(select(User).where(User.username == username))).first()
+        if u is None or u.role != Role.PROCTOR:
+            raise Unprocessable(
+                f"'{username}' bukan pengguna dengan peran pengawas.",
+                code="unknown_proctor",
+                extra={"username": username},
+            )
+        proctors.append(u)
+    exam = ExamSession(
+        scheme_id=scheme.id or 0,
+        title=title,
+        venue=venue,
+        timezone=tz,
+        starts_at=starts,
+        ends_at=ends,
+        capacity=data.capacity,
+        created_by=principal.user_id,
+    )
+    db.add(exam)
+    await db.flush()
+    assert exam.id is not None
+    for p in proctors:
+        db.add(SessionProctor(session_id=exam.id, user_id=p.id or 0))
+    await db.flush()
+    await audit.record(
+        db,
+        "session.created",
+        "exam_session",
+        exam.id,
+        actor=principal.username,
+        details={"scheme": scheme.code, "title": title, "proctors": [p.username for p in proctors]},
+    )
+    return exam
+
+
+async def session_public(db: AsyncSession, exam: ExamSession) -> SessionPublic:
+    scheme = await _scheme_of(db, exam)
+    proctors = (
+        await db.exec(
+            select(User.username)
+            .join(SessionProctor, col(SessionProctor.user_id) == col(User.id))
+            .where(SessionProctor.session_id == exam.id)
+            .order_by(col(User.username))
+        )
+    ).all()
+    registered = (
+        await db.exec(
+            select(func.count()).select_from(Registration).where(Registration.session_id == exam.id)
+        )
+    ).one()
+    tz = exam.timezone
+    return SessionPublic(
+        id=exam.id or 0,
+        scheme_code=scheme.code,
+        scheme_title=scheme.title,
+        title=exam.title,
+        venue=exam.venue,
+        timezone=tz,
+        starts_at=local_iso(exam.starts_at, tz),
+        ends_at=local_iso(exam.ends_at, tz),
+        starts_at_text=local_text(exam.starts_at, tz),
+        ends_at_text=local_text(exam.ends_at, tz),
+        capacity=exam.capacity,
+        proctors=list(proctors),
+        registered=int(registered),
+    )
+
+
+async def list_sessions(db: AsyncSession, principal: Principal) -> list[SessionPublic]:
+    stmt = select(ExamSession).order_by(col(ExamSession.starts_at).desc())
+    if principal.role != Role.ADMIN:
+        stmt = stmt.join(SessionProctor, col(SessionProctor.session_id) == col(ExamSession.id)).where(
+            SessionProctor.user_id == principal.user_id
+        )
+    return [await session_public(db, e) for e in (await db.exec(stmt)).all()]
+
+
+# --- registrations ---------------------------------------------------------------------------------
+
+
+async def _add_registration(
+    db: AsyncSession, exam: ExamSession, user: User, *, principal_name: str | None
+) -> Registration:
+    """Register ``user`` (checked: candidate, not yet registered, capacity). Caller commits."""
+    if user.role != Role.CANDIDATE:
+        raise Unprocessable(f"'{user.username}' bukan peserta (peran {user.role}).", code="not_a_candidate")
+    existing = (
+        await db.exec(
+            select(Registration).where(Registration.session_id == exam.id, Registration.user_id == user.id)
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(
+            f"'{user.username}' sudah terdaftar pada sesi ini.",
+            code="already_registered",
+            extra={"registration_id": existing.id},
+        )
+    if exam.capacity is not None:
+        count = (
+            await db.exec(
+                select(func.count()).select_from(Registration).where(Registration.session_id == exam.id)
+            )
+        ).one()
+        if count >= exam.capacity:
+            raise Conflict(f"Sesi ini sudah penuh ({exam.capacity} peserta).", code="session_full")
+    reg = Registration(session_id=exam.id or 0, user_id=user.id or 0)
+    db.add(reg)
+    await db.flush()
+    return reg
+
+
+async def register_candidate(
+    db: AsyncSession, exam_session_id: int, username: str, *, principal: Principal
+) -> tuple[Registration, User]:
+    exam = await session_for_staff(db, exam_session_id, principal)
+    await serialize(db, f"registrations:{exam_session_id}")
+    user = (await db.exec(select(User).where(User.username == username.strip().lower()))).first()
+    if user is None:
+        raise Unprocessable(f"Pengguna '{username}' tidak ditemukan.", code="unknown_user")
+    try:
+        reg = await _add_registration(db, exam, user, principal_name=principal.username)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"'{user.username}' sudah terdaftar pada sesi ini.", code="already_registered"
+        ) from exc
+    await audit.record(
+        db,
+        "registration.created",
+        "registration",
+        reg.id or 0,
+        actor=principal.username,
+        details={"session_id": exam_session_id, "username": user.username},
+    )
+    return reg, user
+
+
+@dataclass
+class BulkReport:
+    registered: list[tuple[int, str]] = field(default_factory=list)  # (line, username)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, message): already registered
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+
+
+async def register_bulk(
+    db: AsyncSession, exam_session_id: int, rows: list[tuple[int, str]], *, actor: str | None
+) -> BulkReport:
+    """Register candidates by NIP; ``rows`` are (line number, NIP text). Bad rows are reported
+    by line, the valid ones are registered all the same (one transaction)."""
+    report = BulkReport()
+    exam = await db.get(ExamSession, exam_session_id)
+    if exam is None:
+        raise NotFound(f"Sesi ujian #{exam_session_id} tidak ditemukan.", code="session_not_found")
+    await serialize(db, f"registrations:{exam_session_id}")
+    seen: dict[str, int] = {}
+    for line, raw in rows:
+        try:
+            nip = validate_nip(raw).nip
+        except NipError as exc:
+            report.errors.append((line, f"NIP '{raw.strip()}': {exc.message}"))
+            continue
+        if nip in seen:
+            report.errors.append((line, f"NIP {nip} sudah tercantum pada baris {seen[nip]}."))
+            continue
+        seen[nip] = line
+        user = (await db.exec(select(User).where(User.nip == nip))).first()
+        if user is None:
+            report.errors.append((line, f"NIP {nip} tidak terdaftar sebagai pengguna."))
+            continue
+        try:
+            reg = await _add_registration(db, exam, user, principal_name=actor)
+        except Conflict as exc:
+            if exc.code == "already_registered":
+                report.skipped.append((line, f"NIP {nip} ({user.username}) sudah terdaftar, dilewati."))
+            else:
+                report.errors.append((line, f"NIP {nip}: {exc.detail}"))
+            continue
+        except Unprocessable as exc:
+            report.errors.append((line, f"NIP {nip}: {exc.detail}"))
+            continue
+        report.registered.append((line, user.username))
+        await audit.record(
+            db,
+            "registration.created",
+            "registration",
+            reg.id or 0,
+            actor=actor,
+            details={"session_id": exam_session_id, "username": user.username, "bulk": True},
+        )
+    return report

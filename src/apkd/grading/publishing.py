@@ -1,0 +1,177 @@
+"""Publishing a session's results: grade every closed attempt without a result, open the
+results to the candidates, and have a credential issued to each who passed.
+
+Results are written with one multi-row INSERT (a binary COPY on PostgreSQL). Publishing
+serializes on ``publish:{session id}`` (a transaction advisory lock on PostgreSQL; SQLite
+holds its single write lock from the first statement), and ``result.attempt_id`` is unique,
+so two publishes at once grade each attempt once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd import audit
+from apkd.db import serialize, utcnow
+from apkd.exams.saving import close_overdue
+from apkd.exams.states import CLOSED_STATUSES, OPEN_STATUSES
+from apkd.grading import effects
+from apkd.grading.grader import ScoringCache, encode_json
+from apkd.grading.loading import (
+    ATTEMPT,
+    RESULT,
+    chunks,
+    closed_attempts,
+    exam_session_or_404,
+    grade_closed,
+    item_keys,
+    latest_corrections,
+    responses_of_sessions,
+)
+
+_RESULT_COLUMNS = (
+    "attempt_id",
+    "session_id",
+    "user_id",
+    "score",
+    "passed",
+    "outcome",
+    "units",
+    "items",
+    "reason",
+    "revision",
+    "graded_at",
+)
+
+
+async def _insert_results(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert result rows in bulk, in the caller's transaction. PostgreSQL: one binary COPY on
+    the same connection (JSON encoded by msgspec); SQLite: multi-row INSERTs."""
+    if conn.dialect.name == "postgresql":
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        records = [
+            tuple(encode_json(r[c]) if c in ("units", "items") else r[c] for c in _RESULT_COLUMNS)
+            for r in rows
+        ]
+        await raw.copy_records_to_table("result", records=records, columns=list(_RESULT_COLUMNS))
+        return
+    for chunk in chunks(rows, 500):
+        await conn.execute(insert(RESULT), [{**r, "items": msgspec.to_builtins(r["items"])} for r in chunk])
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    graded: int
+    passed: int
+    credentials_issued: int
+    total_graded: int
+    total_passed: int
+    still_open: int
+    published_at: datetime
+
+
+async def publish(
+    session: AsyncSession, exam_session_id: int, *, actor: str | None, now: datetime | None = None
+) -> PublishOutcome:
+    """Grade every closed attempt of the session that has no result yet, open the results to
+    the candidates, and have a credential issued to each who passed. Idempotent."""
+    now = now or utcnow()
+    es = await exam_session_or_404(session, exam_session_id)
+    # Close overdue attempts first: close_overdue commits what it closed at once (it appends to
+    # the audit chain, whose lock should not be held while grading).
+    await close_overdue(session, now, session_id=exam_session_id)
+    await serialize(session, f"publish:{exam_session_id}")
+    await session.refresh(es)  # another publish may have finished while we waited
+    conn = await session.connection()
+
+    graded_before = (
+        await conn.execute(
+            select(func.count()).select_from(RESULT).where(RESULT.c.session_id == exam_session_id)
+        )
+    ).scalar_one()
+    attempts = await closed_attempts(conn, [exam_session_id], ungraded_only=True)
+    still_open = (
+        await conn.execute(
+            select(func.count())
+            .select_from(ATTEMPT)
+            .where(ATTEMPT.c.session_id == exam_session_id, ATTEMPT.c.status.in_(OPEN_STATUSES))
+        )
+    ).scalar_one()
+
+    newly_passed = 0
+    if attempts:
+        keys = await item_keys(conn, (i for a in attempts for i in a.item_version_ids()))
+        corrections = await latest_corrections(conn, keys)
+        responses = await responses_of_sessions(conn, [exam_session_id], CLOSED_STATUSES, ungraded_only=True)
+        cache = ScoringCache(keys, corrections)
+        rows = []
+        for a in attempts:
+            g = grade_closed(a, responses.get(a.id, {}), cache)
+            newly_passed += g.passed
+            rows.append(
+                {
+                    "attempt_id": a.id,
+                    "session_id": exam_session_id,
+                    "user_id": a.user_id,
+                    "score": g.score.score,
+                    "passed": g.passed,
+                    "outcome": g.outcome,
+                    "units": g.units,
+                    "items": g.items,
+                    "reason": g.reason,
+                    "revision": 1,
+                    "graded_at": now,
+                }
+            )
+        await _insert_results(conn, rows)
+
+    passing = list(
+        (
+            await conn.execute(
+                select(RESULT.c.id)
+                .where(RESULT.c.session_id == exam_session_id, RESULT.c.passed.is_(True))
+                .order_by(RESULT.c.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    total_graded = int(graded_before) + len(attempts)
+    issued = await effects.current().issue(session, passing, actor=actor)
+    first = es.results_published_at is None
+    if first:
+        es.results_published_at = now
+        session.add(es)
+    if first or attempts or issued:
+        await audit.record(
+            session,
+            "results.published",
+            "exam_session",
+            exam_session_id,
+            actor=actor,
+            details={
+                "graded": len(attempts),
+                "passed": newly_passed,
+                "credentials_issued": issued,
+                "total_graded": total_graded,
+                "still_open": still_open,
+            },
+        )
+    published_at = es.results_published_at or now
+    return PublishOutcome(
+        graded=len(attempts),
+        passed=newly_passed,
+        credentials_issued=issued,
+        total_graded=total_graded,
+        total_passed=len(passing),
+        still_open=int(still_open),
+        published_at=published_at,
+    )
