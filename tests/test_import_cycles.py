@@ -14,12 +14,7 @@ SRC = Path(apkd.__file__).parent
 
 # Edges that other work in progress still has to remove (issue 10); each names its owner.
 # Remove an entry as soon as the edge is gone: the test then guards it.
-KNOWN_EDGES: set[tuple[str, str]] = {
-    # exams/grading commands import apkd.cli (which registers them); apkd.cliutil is the
-    # place (issue 10, the "domains" work).
-    ("exams", "cli"),
-    ("grading", "cli"),
-}
+KNOWN_EDGES: set[tuple[str, str]] = set()
 
 
 def _package(module: str) -> str | None:

@@ -45,7 +45,7 @@ def test_the_apkd_command_registers_them_with_its_settings(unwired, tmp_path, mo
 
 def test_importing_the_credentials_package_wires_nothing() -> None:
     code = (
-        "import apkd.credentials.service, apkd.credentials.controllers, apkd.grading.service\n"
+        "import apkd.credentials.service, apkd.credentials.controllers, apkd.grading.publishing\n"
         "from apkd.grading import effects\n"
         "assert effects.registered() is None, effects.registered()\n"
     )

@@ -54,10 +54,11 @@ from apkd.credentials.number import NumberError, check_character, is_valid_numbe
 from apkd.credentials.pdf import CertificateData, render_certificate
 from apkd.credentials.statuslist import Bitstring, build_status_list_credential, encode_list
 from apkd.db import is_postgres, utcnow
-from apkd.errors import BadRequest, Conflict, NotFound, Unprocessable
+from apkd.errors import BadRequest, Conflict, NotFound
 from apkd.exams.models import Attempt
 from apkd.httpcache import etag_for
 from apkd.signing.jws import sign_compact
+from apkd.textrules import clean_reason
 from apkd.timefmt import iso_utc
 from apkd.translog.service import append
 
@@ -302,12 +303,7 @@ async def _apply(
 
 
 def _clean_reason(reason: str | None) -> str:
-    text = " ".join((reason or "").split())
-    if not text:
-        raise Unprocessable("Alasan wajib diisi.", code="reason_required")
-    if len(text) > MAX_REASON:
-        raise Unprocessable(f"Alasan paling panjang {MAX_REASON} karakter.", code="reason_too_long")
-    return text
+    return clean_reason(reason, max_length=MAX_REASON)
 
 
 async def change_status(

@@ -76,7 +76,7 @@ def register(main: click.Group) -> None:
         Setiap baris yang bermasalah dilaporkan sebagai BERKAS:BARIS: pesan; baris yang sah
         tetap didaftarkan. Keluar dengan kode 1 bila ada baris yang bermasalah.
         """
-        from apkd.cli import fail, with_session
+        from apkd.cliutil import fail, with_session
         from apkd.errors import AppError
         from apkd.exams.sessions import register_bulk
 

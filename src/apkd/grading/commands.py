@@ -28,7 +28,7 @@ def register(main: click.Group) -> None:
     @click.option("--csv", "as_csv", is_flag=True, help="Cetak sebagai CSV.")
     def report_items(session_id: int | None, scheme_code: str | None, as_csv: bool) -> None:
         """Analisis butir soal: p, point-biserial terkoreksi, pilihan jawaban, KR-20."""
-        from apkd.cli import fail, with_session
+        from apkd.cliutil import fail, with_session
         from apkd.errors import AppError
         from apkd.grading import item_analysis
         from apkd.grading.controllers import analysis_csv
