@@ -110,7 +110,7 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     # numeric items: the page sends the text typed; a wrong one is 422 with a message to show
     numeric = next((i for i in items.values() if i["type"] == "numeric"), None)
     if numeric is not None:
-        r = await put(numeric["position"], "1,5", 5)
+        r = await put(numeric["position"], "1.5", 5)
         assert r.status_code == 422 and r.json()["code"] == "invalid_response" and r.json()["detail"]
         r = await put(numeric["position"], " 1500000 ", 6)
         assert r.status_code == 200

@@ -9,14 +9,17 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Controller, Litestar, get, post, put
+from litestar import Controller, Litestar, Response, get, post, put
 from litestar.datastructures import State
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import requires
 from apkd.accounts.security import Principal
 from apkd.db import pool_gate
-from apkd.exams import service
+from apkd.exams import briefing as briefing_service
+from apkd.exams import minutes_doc, service
+from apkd.exams.briefing import Briefing
+from apkd.exams.minutes_doc import MinutesDocument
 from apkd.exams.schemas import (
     AdmitRequest,
     AttemptStatus,
@@ -101,6 +104,36 @@ class SessionController(Controller):
         """The session's minutes (berita acara): counts, incidents and proctor actions."""
         return await service.minutes(db, session_id, principal)
 
+    @get("/{session_id:int}/minutes/document", guards=[staff])
+    async def minutes_document(
+        self, session_id: int, db: AsyncSession, principal: Principal
+    ) -> MinutesDocument:
+        """The berita acara as a document: names, NIPs and seats, incidents, the proctors."""
+        return await minutes_doc.minutes_document(db, session_id, principal)
+
+    @get("/{session_id:int}/minutes.pdf", guards=[staff], media_type="application/pdf")
+    async def minutes_pdf(self, session_id: int, db: AsyncSession, principal: Principal) -> Response[bytes]:
+        """The berita acara as a PDF to print and sign."""
+        doc = await minutes_doc.minutes_document(db, session_id, principal)
+        return Response(
+            minutes_doc.minutes_pdf(doc),
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="berita-acara-sesi-{session_id}.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @get("/{session_id:int}/briefing", guards=[candidate_only])
+    async def briefing(self, session_id: int, db: AsyncSession, principal: Principal) -> Briefing:
+        """What the candidate reads before starting: their profile, the scheme, the rules."""
+        return await briefing_service.briefing(db, session_id, principal)
+
+    @post("/{session_id:int}/arrival", guards=[candidate_only], status_code=200)
+    async def arrival(self, session_id: int, db: AsyncSession, principal: Principal) -> Briefing:
+        """The candidate opened the start page: waiting at the door until admitted; the briefing."""
+        return await briefing_service.record_arrival(db, session_id, principal)
+
     @post("/{session_id:int}/attempts", guards=[candidate_only], status_code=201)
     async def start(
         self, session_id: int, db: AsyncSession, principal: Principal, state: State
@@ -123,7 +156,9 @@ class RegistrationController(Controller):
         data: AdmitRequest | None = None,
     ) -> dict[str, Any]:
         """Admit a candidate after checking identity (the session's proctors)."""
-        reg = await service.admit(db, registration_id, principal, note=data.note if data else None)
+        reg = await service.admit(
+            db, registration_id, principal, note=data.note if data else None, seat=data.seat if data else None
+        )
         return {"id": reg.id, "status": reg.status, "session_id": reg.session_id}
 
 
@@ -152,7 +187,12 @@ class AttemptController(Controller):
             current_position=data.current_position,
             flagged=data.flagged,
         )
-        return SaveResult(position=saved.position, seq=saved.seq, saved_at=service.iso(saved.saved_at))
+        return SaveResult(
+            position=saved.position,
+            seq=saved.seq,
+            saved_at=service.iso(saved.saved_at),
+            response=saved.response,
+        )
 
     @post("/{attempt_id:int}/submit", guards=[candidate_only], status_code=200)
     async def submit(self, attempt_id: int, db: AsyncSession, principal: Principal) -> SubmitResult:

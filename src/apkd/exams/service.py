@@ -43,6 +43,7 @@ from apkd.exams.assembly import (
 from apkd.exams.models import (
     CLOSED_STATUSES,
     Attempt,
+    AttemptRelease,
     ExamSession,
     Incident,
     ProctorAction,
@@ -58,7 +59,7 @@ from apkd.exams.saving import (
     bind_login,
     close_overdue,
     raise_closed,
-    raise_other_device,
+    raise_not_bound,
     save_response,
 )
 from apkd.exams.schemas import (
@@ -471,9 +472,11 @@ async def admit(
     principal: Principal,
     *,
     note: str | None = None,
+    seat: str | None = None,
     now: datetime | None = None,
 ) -> Registration:
-    """The proctor checked the candidate's identity: admit them (idempotent)."""
+    """The proctor checked the candidate's identity: admit them (idempotent), at a seat or
+    computer number when given."""
     now = now or utcnow()
     reg = (
         await db.exec(select(Registration).where(Registration.id == registration_id).with_for_update())
@@ -481,6 +484,12 @@ async def admit(
     if reg is None:
         raise NotFound("Pendaftaran tidak ditemukan.", code="registration_not_found")
     await session_for_staff(db, reg.session_id, principal)
+    seat = (seat or "").strip() or None
+    if seat is not None and len(seat) > 16:
+        raise Unprocessable("Nomor kursi/komputer paling panjang 16 karakter.", code="invalid_seat")
+    if seat is not None:
+        reg.seat = seat
+        db.add(reg)
     if reg.status == "admitted":
         await db.commit()
         return reg
@@ -744,7 +753,7 @@ async def _candidate_access(db: AsyncSession, a: Attempt, principal: Principal, 
             found = await _reload(db, a.id or 0)
             assert found is not None
             return found
-        raise_other_device()
+        await raise_not_bound(db, a.id or 0, principal)
     return a
 
 
@@ -871,8 +880,7 @@ async def submit_attempt(
         )
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
-    raise_other_device()
-    raise AssertionError("unreachable")
+    await raise_not_bound(db, attempt_id, principal)
 
 
 # --- proctor controls -----------------------------------------------------------------------------
@@ -987,6 +995,9 @@ async def release_attempt(
     a = await _attempt_for_proctor(db, attempt_id, principal, now)
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
+    if a.bound_sid:
+        # The login it was bound to is refused for good: an old tab still open cannot take it back.
+        db.add(AttemptRelease(attempt_id=a.id or 0, sid=a.bound_sid, released_at=now))
     a.bound_sid = ""
     db.add(a)
     await _action(db, principal, a.session_id, "release", attempt=a, reason=why, now=now)
@@ -1027,6 +1038,14 @@ async def roster(
                 deadline=iso(_deadline_now(a, now)) if a is not None else None,
                 last_saved_at=iso(a.last_saved_at) if a is not None and a.last_saved_at else None,
                 current_position=a.current_position if a is not None else None,
+                seat=reg.seat,
+                waiting=a is None and reg.status == "registered" and reg.arrived_at is not None,
+                awaiting_device=a is not None and a.status in OPEN_STATUSES and a.bound_sid == "",
+                idle_seconds=(
+                    int((now - (a.last_saved_at or a.started_at)).total_seconds())
+                    if a is not None and a.status == "in_progress"
+                    else None
+                ),
             )
         )
     await db.commit()
