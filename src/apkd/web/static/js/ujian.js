@@ -939,7 +939,7 @@ async function resume(saved) {
         return;
       }
       showStart();
-      fieldError('start-error', `${err.detail} Setelah dilepaskan, pilih "Mulai / lanjutkan ujian" lagi.`);
+      fieldError('start-error', `${err.detail} Setelah dilepaskan, pilih "Lanjut" lagi.`);
       return;
     }
     if (err instanceof ApiError && err.status === 401) return;
