@@ -225,6 +225,20 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     assert "Komputer peserta mati" in text and doc["proctors"][0]["full_name"] in text
     assert (await c.get(f"/api/v1/sessions/{sid}/minutes.pdf", headers=cand)).status_code == 403
 
+    # the roster for Indonesian-locale Excel: NIP and seat kept as text
+    r = await c.get(f"/api/v1/sessions/{sid}/roster.csv?variant=excel-id", headers=proctor)
+    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+    line = next(x for x in r.content.decode("utf-8-sig").splitlines() if "Yohanes Mau" in x)
+    assert line.startswith(f'A-07;"=""{yohanes["nip"]}""";Yohanes Mau;')
+    r = await c.get(f"/api/v1/sessions/{sid}/roster.xlsx", headers=proctor)
+    assert r.status_code == 200 and r.content.startswith(b"PK")
+    import zipfile
+
+    strings = zipfile.ZipFile(io.BytesIO(r.content)).read("xl/sharedStrings.xml").decode()
+    assert yohanes["nip"] in strings
+    assert (await c.get(f"/api/v1/sessions/{sid}/roster.csv?variant=x", headers=proctor)).status_code == 400
+    assert (await c.get(f"/api/v1/sessions/{sid}/roster.xlsx", headers=cand)).status_code == 403
+
     # submit (twice: the same answer), then saves are refused as closed
     r = await c.post(f"/api/v1/attempts/{aid}/submit", json={}, headers=cand)
     assert r.status_code == 200 and r.json()["status"] == "submitted" and r.json()["submitted_at"]

@@ -115,6 +115,17 @@ async def set_remaining(engine: Any, attempt_id: int, seconds: int) -> None:
         await s.commit()
 
 
+async def set_last_save(engine: Any, attempt_id: int, seconds_ago: int) -> None:
+    from apkd.exams.models import Attempt
+
+    async with session_factory(engine)() as s:
+        a = await s.get(Attempt, attempt_id)
+        assert a is not None
+        a.last_saved_at = utcnow() - timedelta(seconds=seconds_ago)
+        s.add(a)
+        await s.commit()
+
+
 async def answer_keys(engine: Any, attempt_id: int) -> dict[int, Any]:
     from apkd.banks.models import ItemVersion
     from apkd.exams.models import Attempt
@@ -364,6 +375,10 @@ def _room(
     c.wait("document.getElementById('brief-start').textContent === 'Lanjutkan ujian'")
     c.click("#brief-start")
     c.wait("!document.getElementById('view-moved').hidden", timeout=8)
+
+    # --- a candidate who has not saved for more than 2 minutes stands out (point 8)
+    db(set_last_save(engine, attempt_id, 185))
+    pr.wait(row_js("Yohanes Mau") + ".textContent.includes('Tidak menyimpan 3 menit')", timeout=8)
 
     # --- the whole room paused and resumed with one reason (point 8)
     pr.click("#pause-room")

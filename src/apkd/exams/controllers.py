@@ -16,10 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd.accounts.guards import requires
 from apkd.accounts.security import Principal
 from apkd.db import pool_gate
+from apkd.errors import BadRequest
 from apkd.exams import briefing as briefing_service
 from apkd.exams import minutes_doc, service
 from apkd.exams.briefing import Briefing
 from apkd.exams.minutes_doc import MinutesDocument
+from apkd.exams.roster_export import roster_table
 from apkd.exams.schemas import (
     AdmitRequest,
     AttemptStatus,
@@ -38,8 +40,17 @@ from apkd.exams.schemas import (
     SessionPublic,
     SubmitResult,
 )
+from apkd.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 
 log = logging.getLogger("apkd.exams")
+
+
+def _download(body: bytes, media_type: str, filename: str) -> Response[bytes]:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 admin_only = requires("admin")
@@ -104,6 +115,38 @@ class SessionController(Controller):
         """The session's minutes (berita acara): counts, incidents and proctor actions."""
         return await service.minutes(db, session_id, principal)
 
+    @get("/{session_id:int}/roster.csv", guards=[staff])
+    async def roster_csv(
+        self, session_id: int, db: AsyncSession, principal: Principal, variant: str | None = None
+    ) -> Response[bytes]:
+        """The roster as CSV (UTF-8 with BOM, NIP as text); ``?variant=excel-id`` for Indonesian-locale Excel."""
+        if variant not in (None, "excel-id"):
+            raise BadRequest("Parameter variant hanya boleh 'excel-id'.", code="invalid_variant")
+        header, rows = await self._roster_table(db, session_id, principal)
+        return _download(
+            csv_bytes(header, rows, excel_id=variant == "excel-id"),
+            CSV_MEDIA_TYPE,
+            f"daftar-hadir-sesi-{session_id}.csv",
+        )
+
+    @get("/{session_id:int}/roster.xlsx", guards=[staff])
+    async def roster_xlsx(self, session_id: int, db: AsyncSession, principal: Principal) -> Response[bytes]:
+        """The roster as an Excel workbook (NIP and seat as text)."""
+        header, rows = await self._roster_table(db, session_id, principal)
+        return _download(
+            xlsx_bytes(header, rows, sheet="Daftar hadir"),
+            XLSX_MEDIA_TYPE,
+            f"daftar-hadir-sesi-{session_id}.xlsx",
+        )
+
+    @staticmethod
+    async def _roster_table(
+        db: AsyncSession, session_id: int, principal: Principal
+    ) -> tuple[list[str], list[list[Any]]]:
+        entries = await service.roster(db, session_id, principal)
+        exam = await service.session_for_staff(db, session_id, principal)
+        return roster_table(entries, exam.timezone)
+
     @get("/{session_id:int}/minutes/document", guards=[staff])
     async def minutes_document(
         self, session_id: int, db: AsyncSession, principal: Principal
@@ -115,13 +158,8 @@ class SessionController(Controller):
     async def minutes_pdf(self, session_id: int, db: AsyncSession, principal: Principal) -> Response[bytes]:
         """The berita acara as a PDF to print and sign."""
         doc = await minutes_doc.minutes_document(db, session_id, principal)
-        return Response(
-            minutes_doc.minutes_pdf(doc),
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="berita-acara-sesi-{session_id}.pdf"',
-                "Cache-Control": "no-store",
-            },
+        return _download(
+            minutes_doc.minutes_pdf(doc), "application/pdf", f"berita-acara-sesi-{session_id}.pdf"
         )
 
     @get("/{session_id:int}/briefing", guards=[candidate_only])

@@ -669,6 +669,11 @@ function init() {
   $('resume-room').addEventListener('click', () => openAction('resume-room', null));
   $('open-doc').addEventListener('click', openDoc);
   $('doc-back').addEventListener('click', closeDoc);
+  $('roster-xlsx').addEventListener('click', () =>
+    api
+      .download(`/api/v1/sessions/${st.session.id}/roster.xlsx`, `daftar-hadir-sesi-${st.session.id}.xlsx`)
+      .catch((err) => banner(describeError(err), 'bad', 8)),
+  );
   $('doc-print').addEventListener('click', () => window.print());
   $('doc-pdf').addEventListener('click', () =>
     api
