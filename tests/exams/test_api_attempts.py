@@ -247,14 +247,14 @@ async def test_seq_per_item_validation_and_history(running, monkeypatch) -> None
         r = await put(single, opt[1], stale)
         assert r.status_code == 409 and r.json()["code"] == "stale_seq"
     assert (await put(single, opt[1], 6)).status_code == 200
-    assert (await put(numeric, "2500.5", 1)).status_code == 200  # seq is per item
+    assert (await put(numeric, "2.500,5", 1)).status_code == 200  # seq is per item
     assert (await put(multiple, ["d", "a"], 1)).status_code == 200
     for pos, bad in [
         (single, "z"),
         (single, ["a"]),
         (multiple, "a"),
         (multiple, ["a", "a"]),
-        (numeric, "1.500.000"),
+        (numeric, "2500.5"),
         (numeric, True),
     ]:
         r = await put(pos, bad, 99)
@@ -343,12 +343,47 @@ async def test_one_device_until_released(running) -> None:
     r = await c.put(f"/api/v1/attempts/{aid}/responses/1", json={"response": None, "seq": 2}, headers=second)
     assert r.status_code == 200
     r = await c.put(f"/api/v1/attempts/{aid}/responses/1", json={"response": None, "seq": 3}, headers=first)
-    assert r.status_code == 409 and r.json()["code"] == "other_device"
+    assert r.status_code == 409 and r.json()["code"] == "attempt_moved"  # released: refused for good
     assert (await c.get(f"/api/v1/attempts/{aid}", headers=second)).status_code == 200
     actions = await audit_actions(world.engine)
     names = [a for a, _ in actions]
     assert "proctor.release" in names and "attempt.bound" in names
     assert dict(actions)["proctor.release"]["reason"] == "komputer rusak"
+
+
+async def test_released_login_cannot_take_the_attempt_back(running) -> None:
+    """Issue 13 point 7: the old tab's poll after a release is refused (409 attempt_moved) and
+    stays refused; the roster says the attempt waits for a new device until a new login takes it."""
+    world, cand, view = running
+    c, aid = world.client, view["id"]
+    old = world.headers[cand.username]
+    r = await c.post(
+        f"/api/v1/attempts/{aid}/release", json={"reason": "pindah komputer"}, headers=world.proctor
+    )
+    assert r.status_code == 200
+
+    def row(roster: list[dict]) -> dict:
+        return next(e for e in roster if e["attempt_id"] == aid)
+
+    roster = (await c.get(f"/api/v1/sessions/{world.session_id}/roster", headers=world.proctor)).json()
+    assert row(roster)["awaiting_device"] is True
+    for _ in range(2):  # the old tab polls first, twice: it never re-claims the attempt
+        r = await c.get(f"/api/v1/attempts/{aid}", headers=old)
+        assert r.status_code == 409 and r.json()["code"] == "attempt_moved", r.text
+        assert "komputer lain" in r.json()["detail"]
+        r = await c.put(f"/api/v1/attempts/{aid}/responses/1", json={"response": None, "seq": 9}, headers=old)
+        assert r.status_code == 409 and r.json()["code"] == "attempt_moved"
+    refreshed = await c.post("/api/v1/auth/refresh", headers=old)
+    again = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+    assert (await c.get(f"/api/v1/attempts/{aid}", headers=again)).json()["code"] == "attempt_moved"
+    roster = (await c.get(f"/api/v1/sessions/{world.session_id}/roster", headers=world.proctor)).json()
+    assert row(roster)["awaiting_device"] is True
+    new = await world.login(cand.username)
+    assert (await c.get(f"/api/v1/attempts/{aid}", headers=new)).status_code == 200
+    roster = (await c.get(f"/api/v1/sessions/{world.session_id}/roster", headers=world.proctor)).json()
+    assert row(roster)["awaiting_device"] is False
+    r = await c.post(f"/api/v1/attempts/{aid}/submit", headers=old)
+    assert r.status_code == 409 and r.json()["code"] == "attempt_moved"
 
 
 # --- 7. submit ---------------------------------------------------------------------------------------

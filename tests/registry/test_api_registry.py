@@ -88,7 +88,9 @@ async def test_number_check_character_and_unknown(client, issue) -> None:
     page = await client.get(f"/v/{unknown}")
     assert page.status_code == 404 and "TIDAK TERDAFTAR" in page.text
     page = await client.get(f"/v/{typo}")
-    assert page.status_code == 400 and "NOMOR TIDAK SAH" in page.text
+    assert page.status_code == 400 and "PERIKSA KEMBALI NOMOR" in page.text
+    assert "karakter cek" not in page.text and "Periksa kembali nomor" in page.text
+    assert 'name="nomor"' in page.text  # a box to type it again
     # typed in lower case with a typographic dash still works
     r = await client.get(f"/api/v1/registry/{cred.number.lower().replace('-', '–', 1)}")
     assert r.status_code == 200 and r.json()["number"] == cred.number
@@ -96,7 +98,7 @@ async def test_number_check_character_and_unknown(client, issue) -> None:
 
 @pytest.mark.parametrize(
     ("action", "status", "word"),
-    [("revoke", "revoked", "DICABUT"), ("suspend", "suspended", "DIBEKUKAN")],
+    [("revoke", "revoked", "DICABUT"), ("suspend", "suspended", "TIDAK BERLAKU SEMENTARA")],
 )
 async def test_revoked_and_suspended_everywhere(client, issue, change_status, action, status, word) -> None:
     cred, user = await issue()
@@ -110,7 +112,9 @@ async def test_revoked_and_suspended_everywhere(client, issue, change_status, ac
         assert "revoked_at" not in r.json()
 
     page = await client.get(f"/v/{cred.number}")
-    assert word in page.text and "BERLAKU" not in page.text
+    assert word in page.text and "status-valid" not in page.text
+    # no green "signature valid" card beside a red verdict; the next step is said
+    assert "Tanda tangan digital sah" not in page.text and "Jangan diterima" in page.text
     assert "Pelanggaran" not in page.text
     if status == "revoked":
         assert "Dicabut pada" in page.text

@@ -3,6 +3,7 @@ browser, open pages, evaluate JavaScript, wait for conditions, collect console e
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -120,6 +122,34 @@ class Page:
 
     def submit(self, form_id: str) -> None:
         self.js(f"document.getElementById({json.dumps(form_id)}).requestSubmit()")
+
+    def viewport(self, width: int, height: int, *, mobile: bool = False, scale: float = 1) -> None:
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=scale,
+            mobile=mobile,
+        )
+
+    def screenshot(self, path: Path) -> Path:
+        """The visible page as a PNG file."""
+        data = self.send("Page.captureScreenshot", format="png")["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def axe(self, source: str) -> list[dict[str, Any]]:
+        """axe-core's violations of every impact on the page as it is now (injected through the
+        DevTools protocol, so the page's Content-Security-Policy stays as served)."""
+        if not self.js("typeof window.axe === 'object'"):
+            self.send("Runtime.evaluate", expression=source)
+        found = self.js(
+            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ("
+            "{id: v.id, impact: v.impact, help: v.help,"
+            " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)})))"
+        )
+        return list(found or [])
 
     def close(self) -> None:
         self._connection.__exit__(None, None, None)

@@ -77,7 +77,7 @@ def _drive(b: Browser, base: str, session_id: int) -> tuple[list[str], list[str]
     pr.wait("document.querySelectorAll('#roster-body tr').length === 5")
     assert pr.text("s-id") == str(session_id)
     assert "WITA" in pr.text("s-window")
-    assert "Terdaftar, belum diizinkan" in pr.js(row_js("Yohanes Mau") + ".textContent")
+    assert "Belum hadir" in pr.js(row_js("Yohanes Mau") + ".textContent")
 
     # --- the candidate logs in and asks to start: waits for the proctor
     c = b.new_page()
@@ -97,13 +97,17 @@ def _drive(b: Browser, base: str, session_id: int) -> tuple[list[str], list[str]
     assert token and token not in c.js("location.href")
     c.fill("session-id", str(session_id))
     c.submit("start-form")
-    c.wait("!document.getElementById('view-wait').hidden")
-    assert "pengawas" in c.text("wait-text")
+    c.wait("!document.getElementById('view-brief').hidden")
+    assert "pengawas" in c.text("b-state")
+    assert c.js("document.getElementById('brief-start').disabled") is True
 
-    # --- admitted from the roster: the candidate's page opens the exam by itself
+    # --- admitted from the roster: the start page enables "Mulai ujian"; the clock starts on it
+    pr.wait(row_js("Yohanes Mau") + ".textContent.includes('Menunggu di pintu')", timeout=8)
     press(pr, "Yohanes Mau", "Izinkan masuk")
     pr.submit("action-form")
     pr.wait("!document.getElementById('action-dialog').open")
+    c.wait("!document.getElementById('brief-start').disabled", timeout=12)
+    c.click("#brief-start")
     c.wait("!document.getElementById('view-exam').hidden", timeout=12)
     assert re.fullmatch(r"1:29:[0-5]\d|1:30:00", c.text("timer")), c.text("timer")
     assert c.text("item-title").startswith("Soal 1 dari ")
@@ -196,11 +200,13 @@ def _drive(b: Browser, base: str, session_id: int) -> tuple[list[str], list[str]
 
     # --- submit, with the confirmation
     c.click("#submit-open")
+    c.wait("!document.getElementById('view-review').hidden")
+    c.click("#review-submit")
     c.wait("document.getElementById('submit-dialog').open")
     assert "soal sudah dijawab" in c.text("submit-summary")
     c.click("#submit-cancel")
     assert not c.js("document.getElementById('submit-dialog').open")
-    c.click("#submit-open")
+    c.click("#review-submit")
     c.submit("submit-form")
     c.wait("!document.getElementById('view-closed').hidden")
     assert c.text("closed-title") == "UJIAN SELESAI"

@@ -5,6 +5,7 @@ here; a change of the HTTP contract that would break the pages breaks this test 
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from web_support import (
@@ -61,13 +62,48 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     r = await c.post(f"/api/v1/sessions/{sid + 99}/attempts", headers=cand)
     assert r.status_code == 404 and r.json()["detail"]
 
-    # proctor admits (the dialog's optional note), candidate's retry starts the exam
+    # the start page: the briefing (read-only), then arrival (waiting at the door); no clock yet
+    r = await c.get(f"/api/v1/sessions/{sid}/briefing", headers=cand)
+    assert r.status_code == 200, r.text
+    brief = r.json()
+    assert brief["candidate"]["full_name"] == "Yohanes Mau" and brief["candidate"]["nip"]
+    assert brief["scheme"]["items"] > 0 and brief["scheme"]["duration_minutes"] == 90
+    assert len(brief["rules"]) >= 5 and brief["admitted"] is False and brief["attempt_id"] is None
+    assert any("75.000" in rule for rule in brief["rules"])
+    row = next(
+        e
+        for e in (await c.get(f"/api/v1/sessions/{sid}/roster", headers=proctor)).json()
+        if e["username"] == "yohanes"
+    )
+    assert row["waiting"] is False  # not at the door yet: "belum hadir"
+    r = await c.post(f"/api/v1/sessions/{sid}/arrival", headers=cand)
+    assert r.status_code == 200 and r.json()["registration_status"] == "registered"
+    row = next(
+        e
+        for e in (await c.get(f"/api/v1/sessions/{sid}/roster", headers=proctor)).json()
+        if e["username"] == "yohanes"
+    )
+    assert row["waiting"] is True and row["attempt_id"] is None
+    r = await c.get(f"/api/v1/sessions/{sid}/briefing", headers=proctor)
+    assert r.status_code == 403
+
+    # proctor admits (the dialog's optional note and seat), candidate's retry starts the exam
     r = await c.post(
         f"/api/v1/registrations/{row['registration_id']}/admit",
-        json={"note": "KTP diperiksa"},
+        json={"note": "KTP diperiksa", "seat": "A-07"},
         headers=proctor,
     )
     assert r.status_code == 200 and r.json()["status"] == "admitted"
+    row = next(
+        e
+        for e in (await c.get(f"/api/v1/sessions/{sid}/roster", headers=proctor)).json()
+        if e["username"] == "yohanes"
+    )
+    assert row["seat"] == "A-07" and row["waiting"] is False
+    r = await c.post(
+        f"/api/v1/registrations/{row['registration_id']}/admit", json={"seat": "x" * 17}, headers=proctor
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid_seat"
     r = await c.post(f"/api/v1/sessions/{sid}/attempts", headers=cand)
     assert r.status_code == 201, r.text
     view = r.json()
@@ -110,7 +146,7 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     # numeric items: the page sends the text typed; a wrong one is 422 with a message to show
     numeric = next((i for i in items.values() if i["type"] == "numeric"), None)
     if numeric is not None:
-        r = await put(numeric["position"], "1,5", 5)
+        r = await put(numeric["position"], "1.5", 5)
         assert r.status_code == 422 and r.json()["code"] == "invalid_response" and r.json()["detail"]
         r = await put(numeric["position"], " 1500000 ", 6)
         assert r.status_code == 200
@@ -147,7 +183,7 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     r = await c.post(f"/api/v1/sessions/{sid}/attempts", headers=other)  # the page's "lanjutkan"
     assert r.status_code == 201 and r.json()["id"] == aid
     r = await c.get(f"/api/v1/attempts/{aid}", headers=cand)
-    assert r.status_code == 409 and r.json()["code"] == "other_device"
+    assert r.status_code == 409 and r.json()["code"] == "attempt_moved"  # the old login, for good
     cand = other
 
     # incidents, for the session and for one attempt
@@ -170,6 +206,38 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     assert {"admit", "pause", "resume", "extend", "release"} <= set(actions)
     extend = next(a for a in minutes["proctor_actions"] if a["action"] == "extend")
     assert extend["minutes"] == 10 and extend["reason"] == "komputer mati" and extend["actor"] == "pengawas"
+
+    # the berita acara as a document: names and NIPs, not usernames; and as a PDF
+    r = await c.get(f"/api/v1/sessions/{sid}/minutes/document", headers=proctor)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    yohanes = next(x for x in doc["candidates"] if x["full_name"] == "Yohanes Mau")
+    assert yohanes["nip"] and yohanes["seat"] == "A-07"
+    assert doc["proctors"] and all(p["full_name"] != "pengawas" for p in doc["proctors"])
+    assert any(e["candidate"] and e["candidate"]["full_name"] == "Yohanes Mau" for e in doc["incidents"])
+    assert all(e["by"]["full_name"] != "pengawas" for e in doc["actions"])
+    r = await c.get(f"/api/v1/sessions/{sid}/minutes.pdf", headers=proctor)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    assert "BERITA ACARA" in text and "Yohanes Mau" in text and yohanes["nip"] in text
+    assert "Komputer peserta mati" in text and doc["proctors"][0]["full_name"] in text
+    assert (await c.get(f"/api/v1/sessions/{sid}/minutes.pdf", headers=cand)).status_code == 403
+
+    # the roster for Indonesian-locale Excel: NIP and seat kept as text
+    r = await c.get(f"/api/v1/sessions/{sid}/roster.csv?variant=excel-id", headers=proctor)
+    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+    line = next(x for x in r.content.decode("utf-8-sig").splitlines() if "Yohanes Mau" in x)
+    assert line.startswith(f'A-07;"=""{yohanes["nip"]}""";Yohanes Mau;')
+    r = await c.get(f"/api/v1/sessions/{sid}/roster.xlsx", headers=proctor)
+    assert r.status_code == 200 and r.content.startswith(b"PK")
+    import zipfile
+
+    strings = zipfile.ZipFile(io.BytesIO(r.content)).read("xl/sharedStrings.xml").decode()
+    assert yohanes["nip"] in strings
+    assert (await c.get(f"/api/v1/sessions/{sid}/roster.csv?variant=x", headers=proctor)).status_code == 400
+    assert (await c.get(f"/api/v1/sessions/{sid}/roster.xlsx", headers=cand)).status_code == 403
 
     # submit (twice: the same answer), then saves are refused as closed
     r = await c.post(f"/api/v1/attempts/{aid}/submit", json={}, headers=cand)

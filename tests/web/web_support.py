@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CANDIDATE_PASSWORD = "peserta-2026"
@@ -67,3 +69,23 @@ def answer_for(item: dict[str, Any], *, second: bool = False) -> object:
     if item["type"] == "multiple":
         return options[:3] if second else options[:2]
     return "2500000" if second else "1500000"
+
+
+# --- review material of the browser tests: screenshots and axe-core ---------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
+
+
+def screenshot_dir() -> Path:
+    """Where the browser tests write their screenshots (not committed): APKD_SCREENSHOT_DIR, or
+    var/screenshots in the repository."""
+    return Path(os.environ.get("APKD_SCREENSHOT_DIR") or REPO / "var" / "screenshots")
+
+
+def axe_source() -> str | None:
+    """axe-core's script, from APKD_AXE_JS or tests/web/node_modules (`npm install axe-core`)."""
+    path = Path(
+        os.environ.get("APKD_AXE_JS") or Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+    )
+    return path.read_text(encoding="utf-8") if path.is_file() else None

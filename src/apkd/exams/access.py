@@ -18,7 +18,7 @@ from apkd.accounts.security import Principal
 from apkd.db import utcnow
 from apkd.errors import Forbidden, NotFound
 from apkd.exams.models import Attempt, ExamSession, SessionProctor
-from apkd.exams.saving import GRACE, bind_login, close_overdue, raise_other_device
+from apkd.exams.saving import GRACE, bind_login, close_overdue, raise_not_bound
 from apkd.exams.states import OPEN_STATUSES, AttemptState
 
 
@@ -72,7 +72,7 @@ async def candidate_access(db: AsyncSession, a: Attempt, principal: Principal, n
             found = await reload_attempt(db, a.id or 0)
             assert found is not None
             return found
-        raise_other_device()
+        await raise_not_bound(db, a.id or 0, principal)
     return a
 
 

@@ -37,7 +37,7 @@ from apkd.exams.assembly import (
 )
 from apkd.exams.clocks import deadline_now, iso, local_text, remaining
 from apkd.exams.models import Attempt, Response
-from apkd.exams.saving import ATTEMPT, GRACE, raise_closed, raise_other_device
+from apkd.exams.saving import ATTEMPT, GRACE, raise_closed, raise_not_bound
 from apkd.exams.schemas import AttemptItem, AttemptStatus, AttemptView, OptionPublic, SubmitResult
 from apkd.exams.states import CLOSED_STATUSES, AttemptState, RegistrationState
 
@@ -365,4 +365,4 @@ async def submit_attempt(
         )
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
-    raise_other_device()
+    await raise_not_bound(db, attempt_id, principal)

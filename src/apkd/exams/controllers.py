@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Controller, Litestar, get, post, put
+from litestar import Controller, Litestar, Response, get, post, put
 from litestar.datastructures import State
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +17,12 @@ from apkd.accounts.guards import requires
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.db import pool_gate
-from apkd.exams import access, attempts, clocks, minutes, proctoring, saving, sessions
+from apkd.errors import BadRequest
+from apkd.exams import access, attempts, clocks, minutes, minutes_doc, proctoring, saving, sessions
+from apkd.exams import briefing as briefing_service
+from apkd.exams.briefing import Briefing
+from apkd.exams.minutes_doc import MinutesDocument
+from apkd.exams.roster_export import roster_table
 from apkd.exams.schemas import (
     AdmitRequest,
     AttemptStatus,
@@ -36,8 +41,17 @@ from apkd.exams.schemas import (
     SessionPublic,
     SubmitResult,
 )
+from apkd.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 
 log = logging.getLogger("apkd.exams")
+
+
+def _download(body: bytes, media_type: str, filename: str) -> Response[bytes]:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 admin_only = requires(Role.ADMIN)
@@ -102,6 +116,63 @@ class SessionController(Controller):
         """The session's minutes (berita acara): counts, incidents and proctor actions."""
         return await minutes.session_minutes(db, session_id, principal)
 
+    @get("/{session_id:int}/roster.csv", guards=[staff])
+    async def roster_csv(
+        self, session_id: int, db: AsyncSession, principal: Principal, variant: str | None = None
+    ) -> Response[bytes]:
+        """The roster as CSV (UTF-8 with BOM, NIP as text); ``?variant=excel-id`` for Indonesian-locale Excel."""
+        if variant not in (None, "excel-id"):
+            raise BadRequest("Parameter variant hanya boleh 'excel-id'.", code="invalid_variant")
+        header, rows = await self._roster_table(db, session_id, principal)
+        return _download(
+            csv_bytes(header, rows, excel_id=variant == "excel-id"),
+            CSV_MEDIA_TYPE,
+            f"daftar-hadir-sesi-{session_id}.csv",
+        )
+
+    @get("/{session_id:int}/roster.xlsx", guards=[staff])
+    async def roster_xlsx(self, session_id: int, db: AsyncSession, principal: Principal) -> Response[bytes]:
+        """The roster as an Excel workbook (NIP and seat as text)."""
+        header, rows = await self._roster_table(db, session_id, principal)
+        return _download(
+            xlsx_bytes(header, rows, sheet="Daftar hadir"),
+            XLSX_MEDIA_TYPE,
+            f"daftar-hadir-sesi-{session_id}.xlsx",
+        )
+
+    @staticmethod
+    async def _roster_table(
+        db: AsyncSession, session_id: int, principal: Principal
+    ) -> tuple[list[str], list[list[Any]]]:
+        entries = await proctoring.roster(db, session_id, principal)
+        exam = await access.session_for_staff(db, session_id, principal)
+        return roster_table(entries, exam.timezone)
+
+    @get("/{session_id:int}/minutes/document", guards=[staff])
+    async def minutes_document(
+        self, session_id: int, db: AsyncSession, principal: Principal
+    ) -> MinutesDocument:
+        """The berita acara as a document: names, NIPs and seats, incidents, the proctors."""
+        return await minutes_doc.minutes_document(db, session_id, principal)
+
+    @get("/{session_id:int}/minutes.pdf", guards=[staff], media_type="application/pdf")
+    async def minutes_pdf(self, session_id: int, db: AsyncSession, principal: Principal) -> Response[bytes]:
+        """The berita acara as a PDF to print and sign."""
+        doc = await minutes_doc.minutes_document(db, session_id, principal)
+        return _download(
+            minutes_doc.minutes_pdf(doc), "application/pdf", f"berita-acara-sesi-{session_id}.pdf"
+        )
+
+    @get("/{session_id:int}/briefing", guards=[candidate_only])
+    async def briefing(self, session_id: int, db: AsyncSession, principal: Principal) -> Briefing:
+        """What the candidate reads before starting: their profile, the scheme, the rules."""
+        return await briefing_service.briefing(db, session_id, principal)
+
+    @post("/{session_id:int}/arrival", guards=[candidate_only], status_code=200)
+    async def arrival(self, session_id: int, db: AsyncSession, principal: Principal) -> Briefing:
+        """The candidate opened the start page: waiting at the door until admitted; the briefing."""
+        return await briefing_service.record_arrival(db, session_id, principal)
+
     @post("/{session_id:int}/attempts", guards=[candidate_only], status_code=201)
     async def start(
         self, session_id: int, db: AsyncSession, principal: Principal, state: State
@@ -124,7 +195,9 @@ class RegistrationController(Controller):
         data: AdmitRequest | None = None,
     ) -> dict[str, Any]:
         """Admit a candidate after checking identity (the session's proctors)."""
-        reg = await proctoring.admit(db, registration_id, principal, note=data.note if data else None)
+        reg = await proctoring.admit(
+            db, registration_id, principal, note=data.note if data else None, seat=data.seat if data else None
+        )
         return {"id": reg.id, "status": reg.status, "session_id": reg.session_id}
 
 
@@ -153,7 +226,12 @@ class AttemptController(Controller):
             current_position=data.current_position,
             flagged=data.flagged,
         )
-        return SaveResult(position=saved.position, seq=saved.seq, saved_at=clocks.iso(saved.saved_at))
+        return SaveResult(
+            position=saved.position,
+            seq=saved.seq,
+            saved_at=clocks.iso(saved.saved_at),
+            response=saved.response,
+        )
 
     @post("/{attempt_id:int}/submit", guards=[candidate_only], status_code=200)
     async def submit(self, attempt_id: int, db: AsyncSession, principal: Principal) -> SubmitResult:

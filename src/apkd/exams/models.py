@@ -44,6 +44,10 @@ class Registration(SQLModel, table=True):
     registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     admitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     admitted_by: int | None = Field(default=None, foreign_key="app_user.id")
+    # The candidate opened the session's start page (at the door) before being admitted.
+    arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Seat or computer number, set by the proctor at admission.
+    seat: str | None = Field(default=None, max_length=16)
 
 
 class Attempt(SQLModel, table=True):
@@ -70,6 +74,16 @@ class Attempt(SQLModel, table=True):
     bound_sid: str = Field(max_length=64)
     last_saved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     current_position: int | None = None
+
+
+class AttemptRelease(SQLModel, table=True):
+    """A login an attempt was released from (moved to another computer): refused for good."""
+
+    __tablename__ = "attempt_release"
+
+    attempt_id: int = Field(foreign_key="attempt.id", primary_key=True)
+    sid: str = Field(max_length=64, primary_key=True)
+    released_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Response(SQLModel, table=True):

@@ -17,10 +17,10 @@ from apkd.db import utcnow
 from apkd.errors import NotFound, Unprocessable
 from apkd.exams.access import expire_if_overdue, reload_attempt, session_for_staff
 from apkd.exams.clocks import clock_of, deadline_now, iso, remaining, store_clock
-from apkd.exams.models import Attempt, ProctorAction, Registration
+from apkd.exams.models import Attempt, AttemptRelease, ProctorAction, Registration
 from apkd.exams.saving import close_overdue, raise_closed
 from apkd.exams.schemas import RosterEntry
-from apkd.exams.states import CLOSED_STATUSES, AttemptState, RegistrationState
+from apkd.exams.states import CLOSED_STATUSES, OPEN_STATUSES, AttemptState, RegistrationState
 from apkd.exams.timing import extend, pause, resume
 from apkd.textrules import clean_reason, optional_note
 
@@ -82,10 +82,12 @@ async def admit(
     principal: Principal,
     *,
     note: str | None = None,
+    seat: str | None = None,
     now: datetime | None = None,
 ) -> Registration:
-    """The proctor checked the candidate's identity: admit them (idempotent). ``note`` is
-    optional (the reason recorded defaults to "identitas diperiksa")."""
+    """The proctor checked the candidate's identity: admit them (idempotent), at a seat or
+    computer number when given. ``note`` is optional (the reason recorded defaults to
+    "identitas diperiksa")."""
     now = now or utcnow()
     why = optional_note(note, default="identitas diperiksa")
     reg = (
@@ -94,6 +96,12 @@ async def admit(
     if reg is None:
         raise NotFound("Pendaftaran tidak ditemukan.", code="registration_not_found")
     await session_for_staff(db, reg.session_id, principal)
+    seat = (seat or "").strip() or None
+    if seat is not None and len(seat) > 16:
+        raise Unprocessable("Nomor kursi/komputer paling panjang 16 karakter.", code="invalid_seat")
+    if seat is not None:
+        reg.seat = seat
+        db.add(reg)
     if reg.status == RegistrationState.ADMITTED:
         return reg
     reg.status, reg.admitted_at, reg.admitted_by = RegistrationState.ADMITTED, now, principal.user_id
@@ -211,6 +219,9 @@ async def release_attempt(
     a = await attempt_for_proctor(db, attempt_id, principal, now)
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
+    if a.bound_sid:
+        # The login it was bound to is refused for good: an old tab still open cannot take it back.
+        db.add(AttemptRelease(attempt_id=a.id or 0, sid=a.bound_sid, released_at=now))
     a.bound_sid = ""
     db.add(a)
     await record_action(db, principal, a.session_id, "release", attempt=a, reason=why, now=now)
@@ -247,6 +258,16 @@ async def roster(
                 deadline=iso(deadline_now(a, now)) if a is not None else None,
                 last_saved_at=iso(a.last_saved_at) if a is not None and a.last_saved_at else None,
                 current_position=a.current_position if a is not None else None,
+                seat=reg.seat,
+                waiting=a is None
+                and reg.status == RegistrationState.REGISTERED
+                and reg.arrived_at is not None,
+                awaiting_device=a is not None and a.status in OPEN_STATUSES and a.bound_sid == "",
+                idle_seconds=(
+                    int((now - (a.last_saved_at or a.started_at)).total_seconds())
+                    if a is not None and a.status == AttemptState.IN_PROGRESS
+                    else None
+                ),
             )
         )
     return out

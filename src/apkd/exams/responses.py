@@ -3,8 +3,9 @@
 Normalised forms (what is stored and what scoring compares):
   single   -> the option id (str)
   multiple -> a sorted list of distinct option ids; an empty list clears the answer (None)
-  numeric  -> int or float; numeric strings ("1500000", "-2", "1.5") are parsed, an int
-              string to int, a decimal string to float; an empty string clears (None)
+  numeric  -> int or float; a JSON number as it is; text as Indonesians write numbers
+              (:mod:`apkd.exams.numbers`: "75.000" is 75000, "2,5" is 2.5, "Rp 1.500.000"),
+              to int without a decimal comma, to float with one; an empty string clears (None)
   None     -> None for every type (clears the answer)
 Anything else raises ``ResponseError`` with an Indonesian message fit for the candidate.
 """
@@ -12,18 +13,15 @@ Anything else raises ``ResponseError`` with an Indonesian message fit for the ca
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
+
+from apkd.exams.numbers import NumberError, parse_id
 
 __all__ = ["MAX_NUMERIC_ABS", "Response", "ResponseError", "validate_response"]
 
 Response = str | list[str] | int | float | None
 
 MAX_NUMERIC_ABS = 1e15  # |x| must be strictly below this
-_MAX_NUMERIC_TEXT = 40
-
-_INT_RE = re.compile(r"[+-]?[0-9]+")
-_DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
 
 
 class ResponseError(ValueError):
@@ -87,22 +85,13 @@ def _numeric(response: object) -> int | float | None:
     if isinstance(response, int | float):
         value = response
     elif isinstance(response, str):
-        text = response.strip()
-        if not text:
+        try:
+            parsed = parse_id(response)
+        except NumberError as exc:
+            raise ResponseError(exc.message) from exc
+        if parsed is None:
             return None
-        if len(text) > _MAX_NUMERIC_TEXT:
-            raise ResponseError("Angka jawaban terlalu besar.")
-        if _INT_RE.fullmatch(text):
-            value = int(text)
-        elif _DECIMAL_RE.fullmatch(text):
-            value = float(text)
-        elif "," in text or text.count(".") > 1:
-            raise ResponseError(
-                "Tulis angka tanpa pemisah ribuan dan gunakan titik sebagai pemisah desimal, "
-                "misalnya 1500000 atau 1.5."
-            )
-        else:
-            raise ResponseError(f"'{text}' bukan angka yang sah, misalnya 1500000 atau 1.5.")
+        value = parsed
     else:
         raise ResponseError("Jawaban soal ini harus berupa angka.")
     if isinstance(value, float) and not math.isfinite(value):

@@ -38,7 +38,7 @@ from apkd.banks.models import ItemVersion
 from apkd.db import UTCDateTime, direct_pool, pool_gate, utcnow
 from apkd.dbtypes import table_of
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
-from apkd.exams.models import Attempt, Response
+from apkd.exams.models import Attempt, AttemptRelease, Response
 from apkd.exams.responses import ResponseError, validate_response
 from apkd.exams.states import OPEN_STATUSES, AttemptState
 from apkd.exams.timing import GRACE_SECONDS
@@ -48,6 +48,7 @@ MAX_SEQ = 2**63 - 1
 
 ATTEMPT: Table = table_of(Attempt)
 RESPONSE: Table = table_of(Response)
+RELEASE: Table = table_of(AttemptRelease)
 
 
 # --- caches (immutable data only) -------------------------------------------------------------
@@ -248,6 +249,8 @@ class Saved:
     position: int
     seq: int
     saved_at: datetime
+    # The response as stored (normalised: "75.000" typed is 75000), for the page to show back.
+    response: Any = None
 
 
 def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
@@ -354,7 +357,7 @@ async def save_response(
             async with pool_gate(engine):
                 written = await _write_sqlite(engine, params)
         if written:
-            return Saved(position=position, seq=seq, saved_at=at)
+            return Saved(position=position, seq=seq, saved_at=at, response=value)
         # Raises the error that applies; returns when a retry may succeed (the attempt was
         # released and is now bound to this login, a proctor resumed it meanwhile, or the
         # cached form did not match the attempt's seed and was dropped).
@@ -413,7 +416,7 @@ async def _explain_refusal(
             if row.bound_sid == "" and await bind_login(session, attempt_id, row.session_id, principal):
                 await session.commit()  # the save path's own session: its own unit of work
                 return
-            raise_other_device()
+            await raise_not_bound(session, attempt_id, principal)
         if row.status == AttemptState.PAUSED:
             raise Conflict(
                 "Ujian sedang dihentikan sementara oleh pengawas. Tunggu sampai dilanjutkan.",
@@ -440,6 +443,23 @@ _CLOSED_WHY: dict[str, str] = {
 }
 
 
+async def _released(session: AsyncSession, attempt_id: int, sid: str) -> bool:
+    conn = await session.connection()
+    stmt = select(RELEASE.c.sid).where(RELEASE.c.attempt_id == attempt_id, RELEASE.c.sid == sid)
+    return (await conn.execute(stmt)).first() is not None
+
+
+MOVED_TEXT = "Ujian dipindahkan ke komputer lain — tutup halaman ini."
+
+
+async def raise_not_bound(session: AsyncSession, attempt_id: int, principal: Principal) -> NoReturn:
+    """The attempt is held by another login (409 ``other_device``), or this login is one the
+    attempt was released from: refused for good (409 ``attempt_moved``)."""
+    if await _released(session, attempt_id, principal.sid):
+        raise Conflict(MOVED_TEXT, code="attempt_moved")
+    raise_other_device()
+
+
 def raise_other_device() -> NoReturn:
     raise Conflict(
         "Ujian ini sedang dikerjakan dari perangkat/login lain. Minta pengawas melepaskannya "
@@ -452,7 +472,11 @@ async def bind_login(
     session: AsyncSession, attempt_id: int, exam_session_id: int, principal: Principal
 ) -> bool:
     """Bind a released attempt (``bound_sid = ''``) to this login; audited. True if it bound.
-    In the caller's transaction (the conditional UPDATE settles a race between two logins)."""
+
+    A login the attempt was released from never binds it again (409 ``attempt_moved``): only a
+    new login, on the computer the candidate moved to, takes it."""
+    if await _released(session, attempt_id, principal.sid):
+        raise Conflict(MOVED_TEXT, code="attempt_moved")
     conn = await session.connection()
     res = await conn.execute(
         update(ATTEMPT)

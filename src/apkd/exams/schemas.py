@@ -55,6 +55,7 @@ class RegistrationPublic(Struct):
 class AdmitRequest(Struct):
     identity_checked: bool = True
     note: str | None = None
+    seat: str | None = None  # seat or computer number, shown on the roster and the minutes
 
 
 class RosterEntry(Struct):
@@ -68,6 +69,13 @@ class RosterEntry(Struct):
     deadline: str | None
     last_saved_at: str | None
     current_position: int | None
+    seat: str | None = None
+    # At the door: opened the session's start page, not admitted yet.
+    waiting: bool = False
+    # Released by a proctor, no login holds it yet ("menunggu pindah perangkat").
+    awaiting_device: bool = False
+    # Seconds since the last save (or the start) of a running attempt; None otherwise.
+    idle_seconds: int | None = None
 
 
 class IncidentCreate(Struct):
@@ -182,6 +190,7 @@ class SaveResult(Struct):
     position: int
     seq: int
     saved_at: str
+    response: Any = None  # as stored, normalised (a typed "75.000" comes back as 75000)
 
 
 class SubmitResult(Struct):

@@ -14,7 +14,14 @@ from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.errors import BadRequest
 from apkd.grading import corrections, item_analysis, publishing, results
-from apkd.grading.export import CSV_MEDIA_TYPE, csv_bytes, format_number, safe_text
+from apkd.grading.export import (
+    CSV_MEDIA_TYPE,
+    XLSX_MEDIA_TYPE,
+    Text,
+    csv_bytes,
+    safe_text,
+    xlsx_bytes,
+)
 from apkd.grading.schemas import (
     CandidateRef,
     CorrectionPublic,
@@ -84,25 +91,43 @@ class SessionGradingController(Controller):
         return analysis_public(report)
 
     @get("/{session_id:int}/results.csv", guards=[admin_only])
-    async def results_csv(self, session_id: int, db: AsyncSession) -> Response[bytes]:
-        """The session's results as CSV (UTF-8 with BOM): NIP, name, instansi, score, units, outcome."""
-        codes, rows = await results.session_results(db, session_id)
-        header = ["NIP", "Nama", "Instansi", "Nilai", *codes, "Hasil"]
-        body = csv_bytes(
-            header,
-            (
-                [
-                    r.nip or "",
-                    safe_text(r.full_name),
-                    safe_text(r.instansi),
-                    format_number(r.score),
-                    *(format_number(r.units.get(c)) for c in codes),
-                    r.outcome,
-                ]
-                for r in rows
+    async def results_csv(
+        self,
+        session_id: int,
+        db: AsyncSession,
+        variant: Annotated[
+            str | None,
+            QueryParameter(
+                description="'excel-id': titik koma dan koma desimal, untuk Excel berbahasa Indonesia"
             ),
-        )
+        ] = None,
+    ) -> Response[bytes]:
+        """The session's results as CSV (UTF-8 with BOM): NIP (as text), name, instansi, score, units, outcome.
+        ``?variant=excel-id`` gives the semicolon variant with decimal commas for Indonesian-locale Excel."""
+        if variant not in (None, "excel-id"):
+            raise BadRequest("Parameter variant hanya boleh 'excel-id'.", code="invalid_variant")
+        header, rows = await _results_table(db, session_id)
+        body = csv_bytes(header, rows, excel_id=variant == "excel-id")
         return _csv_response(body, f"hasil-sesi-{session_id}.csv")
+
+    @get("/{session_id:int}/results.xlsx", guards=[admin_only])
+    async def results_xlsx(self, session_id: int, db: AsyncSession) -> Response[bytes]:
+        """The session's results as an Excel workbook (NIP as text, scores as numbers)."""
+        header, rows = await _results_table(db, session_id)
+        return Response(
+            content=xlsx_bytes(header, rows, sheet="Hasil"),
+            media_type=XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="hasil-sesi-{session_id}.xlsx"'},
+        )
+
+
+async def _results_table(db: AsyncSession, session_id: int) -> tuple[list[str], list[list[Any]]]:
+    codes, rows = await results.session_results(db, session_id)
+    header = ["NIP", "Nama", "Instansi", "Nilai", *codes, "Hasil"]
+    return header, [
+        [Text(r.nip or ""), r.full_name, r.instansi, r.score, *(r.units.get(c) for c in codes), r.outcome]
+        for r in rows
+    ]
 
 
 class SchemeGradingController(Controller):

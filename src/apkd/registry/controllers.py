@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
+from litestar.response import Redirect
 from litestar.types import ASGIApp
 
 from apkd.config import Settings
@@ -229,10 +231,12 @@ async def verify_page(
             raise BadRequest(f"Nomor sertifikat tidak sah: {exc}.", code="invalid_number") from None
         return _html(
             pages.message_page(
-                title="NOMOR TIDAK SAH",
-                message=f"Nomor sertifikat tidak sah: {exc}.",
+                title="PERIKSA KEMBALI NOMOR",
+                message=f"“{number[:80]}” bukan nomor sertifikat APKD yang benar.",
+                next_step=pages.MISTYPED_STEP,
                 status_code=400,
                 now=now,
+                typed=number[:80],
             ),
             400,
         )
@@ -259,7 +263,12 @@ async def verify_page(
                 raise _unavailable(detail)
             return _html(
                 pages.message_page(
-                    title="REGISTRI TIDAK TERJANGKAU", message=detail, status_code=503, now=now
+                    title="REGISTRI TIDAK TERJANGKAU",
+                    message=detail,
+                    next_step=pages.next_step("unknown"),
+                    status_code=503,
+                    now=now,
+                    typed=canonical,
                 ),
                 503,
             )
@@ -272,8 +281,10 @@ async def verify_page(
             pages.message_page(
                 title="TIDAK TERDAFTAR",
                 message=f"Sertifikat {canonical} tidak terdaftar di registri.",
+                next_step=pages.NOT_FOUND_STEP,
                 status_code=404,
                 now=now,
+                typed=canonical,
             ),
             404,
         )
@@ -297,4 +308,16 @@ async def verify_page(
     return _html(html)
 
 
-ROUTES: list[Any] = [verify_token, registry_record, verify_page]
+@get(["/", "/v"], opt=PUBLIC, before_request=public_rate_limit, include_in_schema=False, name="search")
+async def search_page(nomor: str | None = None) -> Response[Any]:
+    """The public's box to type a number; ``/v?nomor=...`` goes to that number's page."""
+    typed = " ".join((nomor or "").split())[:80]
+    if nomor is None:
+        return _html(pages.home_page(now=_now()))
+    cleaned = typed.replace(" ", "").upper()
+    if not cleaned:
+        return _html(pages.home_page(now=_now(), error="Ketik nomor sertifikat terlebih dahulu."), 400)
+    return Redirect(f"/v/{quote(cleaned, safe='')}", status_code=303)
+
+
+ROUTES: list[Any] = [verify_token, registry_record, verify_page, search_page]

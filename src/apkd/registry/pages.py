@@ -9,14 +9,26 @@ from apkd.registry.policy import Verdict
 from apkd.templating import DEFAULT_TZ, render
 from apkd.timefmt import format_datetime_id
 
-__all__ = ["CHECK_LABELS", "STATUS_DISPLAY", "render"]
+__all__ = [
+    "CHECK_LABELS",
+    "NEXT_STEP",
+    "STATUS_DISPLAY",
+    "home_page",
+    "message_page",
+    "next_step",
+    "verify_page",
+]
 
 PAGE_TZ = DEFAULT_TZ
 
 # status -> (headline, css class, one-line explanation)
 STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
     "valid": ("BERLAKU", "valid", "Sertifikat ini sah dan masih berlaku."),
-    "suspended": ("DIBEKUKAN", "suspended", "Sertifikat ini sedang dibekukan oleh penerbit."),
+    "suspended": (
+        "TIDAK BERLAKU SEMENTARA",
+        "suspended",
+        "Sertifikat ini sedang dibekukan oleh penerbit dan untuk sementara tidak berlaku.",
+    ),
     "revoked": ("DICABUT", "revoked", "Sertifikat ini telah dicabut oleh penerbit dan tidak berlaku."),
     "expired": ("KEDALUWARSA", "expired", "Masa berlaku sertifikat ini sudah berakhir."),
     "invalid": (
@@ -30,6 +42,35 @@ STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
         "Sebagian pemeriksaan tidak dapat dijalankan saat ini. Lihat rincian di bawah.",
     ),
 }
+
+# status -> what the person checking should do now
+NEXT_STEP: dict[str, str] = {
+    "valid": "Cocokkan nama dan NIP di atas dengan identitas pemegang dan dengan sertifikat cetaknya. "
+    "Bila sama, sertifikat ini dapat diterima.",
+    "suspended": "Jangan diterima untuk sementara. Minta pemegang menyelesaikannya dengan penerbit, lalu periksa "
+    "lagi nomor ini; statusnya berubah di sini begitu penerbit memulihkannya.",
+    "revoked": "Jangan diterima: sertifikat ini tidak berlaku lagi. Pemegang perlu mengikuti sertifikasi ulang.",
+    "expired": "Jangan diterima sebagai bukti kompetensi yang berlaku. Pemegang perlu mengikuti sertifikasi ulang "
+    "untuk memperoleh sertifikat baru.",
+    "invalid": "Jangan diterima; laporkan ke {issuer} beserta foto sertifikat dan kode QR-nya. Kode ini tidak "
+    "diterbitkan oleh penerbit atau telah diubah.",
+    "unknown": "Coba periksa lagi beberapa saat lagi. Sampai statusnya pasti, jangan terima sertifikat ini untuk "
+    "keputusan penting.",
+}
+ISSUER_FALLBACK = "penerbit sertifikat (lembaga sertifikasi APKD)"
+NOT_FOUND_STEP = (
+    "Periksa kembali nomor pada sertifikat, huruf demi huruf, atau pindai kode QR-nya. Bila nomor sudah "
+    "benar dan tetap tidak terdaftar, jangan diterima dan laporkan ke " + ISSUER_FALLBACK + "."
+)
+MISTYPED_STEP = (
+    "Periksa kembali nomor: kemungkinan ada huruf atau angka yang salah ketik (misalnya O dan 0, I dan 1). "
+    "Ketik ulang nomor persis seperti pada sertifikat, atau pindai kode QR-nya."
+)
+
+
+def next_step(status: str, issuer: str | None = None) -> str:
+    return NEXT_STEP.get(status, NEXT_STEP["unknown"]).format(issuer=issuer or ISSUER_FALLBACK)
+
 
 CHECK_LABELS: dict[str, str] = {
     "format": "Format",
@@ -69,6 +110,7 @@ def verify_page(
         headline=headline,
         css=css,
         explanation=explanation,
+        next_step=next_step(status, ((view or {}).get("issuer") or {}).get("name")),
         signature=signature,
         checks=checks,
         not_checked=not_checked,
@@ -78,11 +120,28 @@ def verify_page(
     )
 
 
-def message_page(*, title: str, message: str, status_code: int, now: datetime) -> str:
+def message_page(
+    *,
+    title: str,
+    message: str,
+    status_code: int,
+    now: datetime,
+    next_step: str | None = None,
+    css: str = "unknown",
+    typed: str = "",
+) -> str:
     return render(
         "message.html",
         title=title,
         message=message,
         status_code=status_code,
+        next_step=next_step,
+        css=css,
+        typed=typed,
         checked_at=format_datetime_id(now, PAGE_TZ),
     )
+
+
+def home_page(*, now: datetime, error: str | None = None, typed: str = "") -> str:
+    """``/`` and ``/v``: a box to type a credential number."""
+    return render("home.html", error=error, typed=typed, checked_at=format_datetime_id(now, PAGE_TZ))

@@ -141,6 +141,34 @@ export class Client {
     return this.request('GET', path);
   }
 
+  // A file behind the login (certificate, berita acara PDF): fetched with the Bearer token, then
+  // handed to the browser as a download (the token never goes into a URL).
+  async download(path, filename) {
+    let response;
+    try {
+      response = await fetch(path, {
+        headers: this.loggedIn ? {Authorization: `Bearer ${this.login.access_token}`} : {},
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch (err) {
+      throw new NetworkError(err);
+    }
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      throw new ApiError(response.status, data);
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = filename;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    return true;
+  }
+
   post(path, body) {
     return this.request('POST', path, body === undefined ? {} : body);
   }

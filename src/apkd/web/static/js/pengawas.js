@@ -5,12 +5,16 @@
 import {ApiError, Client, NetworkError, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, isOpen, openDialog, setText, show, showView} from './dom.js';
 import {formatClock, formatDuration, zoneLabel} from './format.js';
+import {Poller} from './poll.js';
 
 const ROSTER_MS = 5000;
+const IDLE_WARN_SECONDS = 120;
 const SESSION_KEY = 'apkd.pengawas.sesi';
 
 const STATUS_LABEL = {
-  registered: 'Terdaftar, belum diizinkan',
+  registered: 'Belum hadir',
+  waiting: 'Menunggu di pintu',
+  moving: 'Menunggu pindah perangkat',
   admitted: 'Diizinkan, belum mulai',
   in_progress: 'Mengerjakan',
   paused: 'Dijeda',
@@ -27,6 +31,26 @@ const ACTIONS = {
     help: 'Pastikan identitas peserta (KTP/kartu pegawai) sudah diperiksa dan sesuai.',
     reasonLabel: 'Catatan (boleh kosong)',
     reasonRequired: false,
+    seat: true,
+  },
+  'admit-all': {
+    title: 'Izinkan semua yang menunggu',
+    button: 'Izinkan semua',
+    help: 'Semua peserta yang sedang menunggu di pintu diizinkan masuk. Pastikan identitas mereka sudah diperiksa.',
+    reasonLabel: 'Catatan (boleh kosong)',
+    reasonRequired: false,
+  },
+  'pause-room': {
+    title: 'Jeda seluruh ruang',
+    button: 'Jeda semua',
+    help: 'Semua peserta yang sedang mengerjakan dijeda dengan satu alasan (misalnya listrik padam). Waktu mereka berhenti.',
+    reasonLabel: 'Alasan jeda',
+  },
+  'resume-room': {
+    title: 'Lanjutkan seluruh ruang',
+    button: 'Lanjutkan semua',
+    help: 'Semua peserta yang dijeda dilanjutkan.',
+    reasonLabel: 'Alasan melanjutkan',
   },
   pause: {
     title: 'Jeda ujian',
@@ -69,7 +93,6 @@ const st = {
   session: null,
   roster: [],
   fetchedAt: 0, // performance.now() of the last roster answer
-  rosterTimer: null,
   tickTimer: null,
   action: null, // {kind, row}
 };
@@ -155,23 +178,26 @@ async function openSession(id) {
 
 // --- roster --------------------------------------------------------------------------------------
 
+const rosterPoller = new Poller(loadRoster, ROSTER_MS);
+
 function startRoster() {
   stopRoster();
-  st.rosterTimer = setInterval(refreshRoster, ROSTER_MS);
+  rosterPoller.start();
   st.tickTimer = setInterval(tickRemaining, 1000);
 }
 
 function stopRoster() {
-  clearInterval(st.rosterTimer);
+  rosterPoller.stop();
   clearInterval(st.tickTimer);
-  st.rosterTimer = null;
   st.tickTimer = null;
 }
 
-let refreshing = false;
-async function refreshRoster() {
-  if (!st.session || refreshing) return;
-  refreshing = true;
+function refreshRoster() {
+  return rosterPoller.now();
+}
+
+async function loadRoster() {
+  if (!st.session) return;
   try {
     const rows = await api.get(`/api/v1/sessions/${st.session.id}/roster`);
     st.roster = rows;
@@ -189,8 +215,6 @@ async function refreshRoster() {
     } else if (!(err instanceof ApiError && err.status === 401)) {
       banner(describeError(err), 'bad');
     }
-  } finally {
-    refreshing = false;
   }
 }
 
@@ -211,13 +235,46 @@ function tickRemaining() {
   }
 }
 
+// What the row means to a proctor, and how urgently it needs them (lower = first).
+function stateOf(row) {
+  if (row.waiting) return 'waiting';
+  if (row.awaiting_device) return 'moving';
+  return row.status;
+}
+
+function urgency(row) {
+  const state = stateOf(row);
+  if (state === 'waiting') return 0;
+  if (state === 'moving') return 1;
+  if (state === 'paused') return 2;
+  if (isIdle(row)) return 3;
+  if (state === 'in_progress') return 4;
+  if (state === 'admitted') return 5;
+  if (state === 'registered') return 6;
+  return 7;
+}
+
+function isIdle(row) {
+  return row.status === 'in_progress' && typeof row.idle_seconds === 'number' && row.idle_seconds > IDLE_WARN_SECONDS;
+}
+
+function matches(row, query) {
+  if (!query) return true;
+  const hay = [row.full_name, row.nip, row.username, row.seat].filter(Boolean).join(' ').toLowerCase();
+  return query
+    .toLowerCase()
+    .split(/\s+/)
+    .every((word) => hay.includes(word));
+}
+
 function actionButton(kind, row, label, cls) {
   return el('button', {type: 'button', class: cls, onclick: () => openAction(kind, row)}, label);
 }
 
 function rowActions(row) {
   const buttons = [];
-  if (row.status === 'registered') buttons.push(actionButton('admit', row, 'Izinkan masuk', 'btn-primary'));
+  const primary = [];
+  if (row.status === 'registered') primary.push(actionButton('admit', row, 'Izinkan masuk', 'btn-primary'));
   if (row.attempt_id && OPEN.includes(row.status)) {
     if (row.status === 'in_progress') buttons.push(actionButton('pause', row, 'Jeda'));
     if (row.status === 'paused') buttons.push(actionButton('resume', row, 'Lanjutkan', 'btn-primary'));
@@ -226,14 +283,30 @@ function rowActions(row) {
     buttons.push(actionButton('terminate', row, 'Hentikan', 'btn-danger'));
   }
   buttons.push(actionButton('incident', row, 'Kejadian'));
-  return el('div', {class: 'actions'}, ...buttons);
+  const menu = el(
+    'details',
+    {class: 'menu'},
+    el('summary', {'aria-label': `Tindakan lain untuk ${row.full_name}`}, 'Tindakan'),
+    el('div', {class: 'menu-items'}, ...buttons),
+  );
+  return el('div', {class: 'actions'}, ...primary, menu);
 }
 
 function renderRoster() {
   const tz = st.session.timezone;
   const counts = {};
-  const rows = st.roster.map((row, index) => {
-    counts[row.status] = (counts[row.status] || 0) + 1;
+  const query = $('roster-filter').value.trim();
+  const order = st.roster
+    .map((row, index) => ({row, index}))
+    .sort((a, b) => urgency(a.row) - urgency(b.row) || a.row.full_name.localeCompare(b.row.full_name, 'id'));
+  const rows = [];
+  let waiting = 0;
+  for (const {row, index} of order) {
+    const state = stateOf(row);
+    counts[state] = (counts[state] || 0) + 1;
+    if (state === 'waiting') waiting += 1;
+    if (!matches(row, query)) continue;
+    const seat = el('td', {'data-label': 'Kursi', class: 'seat mono'}, row.seat || '-');
     const who = el(
       'td',
       {'data-label': 'Peserta'},
@@ -243,7 +316,10 @@ function renderRoster() {
     const status = el(
       'td',
       {'data-label': 'Status'},
-      el('span', {class: `badge ${row.status}`}, STATUS_LABEL[row.status] || row.status),
+      el('span', {class: `badge ${state}`}, STATUS_LABEL[state] || state),
+      isIdle(row)
+        ? el('span', {class: 'badge idle'}, `Tidak menyimpan ${Math.floor(row.idle_seconds / 60)} menit`)
+        : null,
       row.current_position ? el('div', {class: 'muted'}, `di soal ${row.current_position}`) : null,
     );
     const remaining = el(
@@ -256,13 +332,25 @@ function renderRoster() {
       {'data-label': 'Simpan terakhir', class: 'mono'},
       row.last_saved_at ? formatClock(row.last_saved_at, tz) : '-',
     );
-    return el('tr', {}, who, status, remaining, saved, el('td', {}, rowActions(row)));
-  });
+    rows.push(
+      el('tr', {class: `row-${state}${isIdle(row) ? ' row-idle' : ''}`}, seat, who, status, remaining, saved, el('td', {}, rowActions(row))),
+    );
+  }
   // Keep the page calm while a dialog is open: the rows are rebuilt, the dialog is untouched.
+  // A row menu left open stays open across the refresh.
+  const openMenu = document.querySelector('#roster-body details.menu[open]');
+  const openName = openMenu ? openMenu.closest('tr').querySelector('.name').textContent : null;
   $('roster-body').replaceChildren(...rows);
+  if (openName) {
+    const again = [...document.querySelectorAll('#roster-body tr')].find((tr) => tr.querySelector('.name').textContent === openName);
+    if (again) again.querySelector('details.menu').open = true;
+  }
   show('roster-empty', st.roster.length === 0);
-  const parts = Object.entries(counts).map(([s, n]) => `${STATUS_LABEL[s] || s}: ${n}`);
+  const parts = Object.entries(counts).map(([k, n]) => `${STATUS_LABEL[k] || k}: ${n}`);
   setText('roster-counts', `${st.roster.length} peserta. ${parts.join(' · ')}`);
+  const admitAll = $('admit-all');
+  admitAll.disabled = waiting === 0;
+  admitAll.textContent = waiting ? `Izinkan semua yang menunggu (${waiting})` : 'Izinkan semua yang menunggu';
 }
 
 // --- minutes (berita acara) --------------------------------------------------------------------
@@ -319,7 +407,7 @@ function openAction(kind, row) {
   const spec = ACTIONS[kind];
   st.action = {kind, row};
   setText('action-title', spec.title);
-  setText('action-who', row ? `${row.full_name} (${row.username})` : `Sesi: ${st.session.title}`);
+  setText('action-who', row ? `${row.full_name}${row.nip ? ` (NIP ${row.nip})` : ''}` : roomWho(kind));
   setText('action-help', spec.help);
   show('action-help', Boolean(spec.help));
   setText('action-reason-label', spec.reasonLabel);
@@ -328,6 +416,8 @@ function openAction(kind, row) {
   show('action-minutes-box', Boolean(spec.minutes));
   $('action-minutes').value = spec.minutes ? '10' : '';
   show('action-category-box', Boolean(spec.category));
+  show('action-seat-box', Boolean(spec.seat));
+  $('action-seat').value = row && row.seat ? row.seat : '';
   $('action-category').value = 'technical';
   const submit = $('action-submit');
   submit.textContent = spec.button;
@@ -338,17 +428,40 @@ function openAction(kind, row) {
   (spec.minutes ? $('action-minutes') : $('action-reason')).focus();
 }
 
+function roomTargets(kind) {
+  if (kind === 'admit-all') return st.roster.filter((r) => r.waiting);
+  if (kind === 'pause-room') return st.roster.filter((r) => r.attempt_id && r.status === 'in_progress');
+  if (kind === 'resume-room') return st.roster.filter((r) => r.attempt_id && r.status === 'paused');
+  return [];
+}
+
+function roomWho(kind) {
+  const targets = roomTargets(kind);
+  if (!ACTIONS[kind] || !kind.includes('-')) return `Sesi: ${st.session.title}`;
+  return targets.length
+    ? `${targets.length} peserta: ${targets.map((r) => r.full_name).join(', ')}`
+    : 'Tidak ada peserta yang perlu ditindak.';
+}
+
 function closeAction() {
   const dialog = $('action-dialog');
   if (isOpen(dialog)) closeDialog(dialog);
   st.action = null;
 }
 
-function requestFor(kind, row, reason, minutes, category) {
+function requestFor(kind, row, reason, minutes, category, seat) {
   const attempt = row && row.attempt_id;
   switch (kind) {
     case 'admit':
-      return [`/api/v1/registrations/${row.registration_id}/admit`, reason ? {note: reason} : {}];
+    case 'admit-all': {
+      const body = reason ? {note: reason} : {};
+      if (seat) body.seat = seat;
+      return [`/api/v1/registrations/${row.registration_id}/admit`, body];
+    }
+    case 'pause-room':
+      return [`/api/v1/attempts/${attempt}/pause`, {reason}];
+    case 'resume-room':
+      return [`/api/v1/attempts/${attempt}/resume`, {reason}];
     case 'extend':
       return [`/api/v1/attempts/${attempt}/extend`, {minutes, reason}];
     case 'incident': {
@@ -367,8 +480,11 @@ const DONE_TEXT = {
   resume: 'dilanjutkan',
   extend: 'diberi tambahan waktu',
   terminate: 'dihentikan',
-  release: 'dilepaskan untuk pindah perangkat',
+  release: 'dilepaskan untuk pindah perangkat; menunggu login baru di komputer lain',
   incident: 'kejadian dicatat',
+  'admit-all': 'diizinkan masuk',
+  'pause-room': 'dijeda',
+  'resume-room': 'dilanjutkan',
 };
 
 async function submitAction(ev) {
@@ -389,20 +505,103 @@ async function submitAction(ev) {
       return;
     }
   }
-  const [path, body] = requestFor(kind, row, reason, minutes, $('action-category').value);
   const submit = $('action-submit');
   submit.disabled = true;
+  const seat = $('action-seat').value.trim();
+  const targets = kind.includes('-') ? roomTargets(kind) : [row];
+  if (targets.length === 0) {
+    fieldError('action-error', 'Tidak ada peserta yang perlu ditindak.');
+    submit.disabled = false;
+    return;
+  }
   try {
-    await api.post(path, body);
+    const failed = [];
+    for (const target of targets) {
+      const [path, body] = requestFor(kind, target, reason, minutes, $('action-category').value, seat);
+      try {
+        await api.post(path, body);
+      } catch (err) {
+        if (targets.length === 1) throw err;
+        failed.push(`${target ? target.full_name : ''}: ${describeError(err)}`);
+      }
+    }
     closeAction();
-    const who = row ? row.full_name : 'Sesi';
-    banner(`${who}: ${DONE_TEXT[kind]}.`, 'ok', 6);
+    const who = kind.includes('-') ? `${targets.length - failed.length} peserta` : row ? row.full_name : 'Sesi';
+    banner(`${who}: ${DONE_TEXT[kind]}.${failed.length ? ` Gagal: ${failed.join('; ')}` : ''}`, failed.length ? 'bad' : 'ok', 8);
     await refreshRoster();
     loadMinutes();
   } catch (err) {
     fieldError('action-error', describeError(err));
     submit.disabled = false;
   }
+}
+
+// --- the berita acara as a document ------------------------------------------------------------
+
+function person(p) {
+  return p ? `${p.full_name}${p.nip ? ` (NIP ${p.nip})` : ''}` : '';
+}
+
+async function openDoc() {
+  if (!st.session) return;
+  try {
+    const d = await api.get(`/api/v1/sessions/${st.session.id}/minutes/document`);
+    const facts = [
+      ['Nomor sesi', String(d.session_id)],
+      ['Sesi', d.title],
+      ['Skema', `${d.scheme_title} (${d.scheme_code})`],
+      ['Tempat', d.venue],
+      ['Waktu', d.window_text],
+      ['Pengawas', d.proctors.map(person).join('; ') || '-'],
+    ];
+    $('doc-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+    const c = d.counts;
+    setText(
+      'doc-counts',
+      `Terdaftar ${c.registered}; hadir dan memulai ${c.started}; tidak hadir/tidak memulai ${c.absent}; ` +
+        `dikumpulkan ${c.submitted}; waktu habis ${c.expired}; dihentikan ${c.terminated}; ` +
+        `masih berlangsung ${c.in_progress + c.paused}.`,
+    );
+    $('doc-candidates').replaceChildren(
+      ...d.candidates.map((x) =>
+        el('tr', {}, el('td', {}, x.seat || '-'), el('td', {}, x.full_name), el('td', {class: 'mono'}, x.nip || '-'), el('td', {}, x.status_text)),
+      ),
+    );
+    const entries = (list, empty, by) =>
+      list.length
+        ? list.map((e) =>
+            el(
+              'li',
+              {},
+              el('span', {class: 'mono'}, e.time_text),
+              ' ',
+              el('strong', {}, e.kind_text),
+              e.candidate ? ` · ${person(e.candidate)}` : '',
+              e.text ? `: ${e.text}` : '',
+              ` (${by} ${e.by.full_name})`,
+            ),
+          )
+        : [el('li', {}, empty)];
+    $('doc-incidents').replaceChildren(...entries(d.incidents, 'Tidak ada kejadian yang dicatat.', 'dicatat oleh'));
+    $('doc-actions').replaceChildren(...entries(d.actions, 'Tidak ada tindakan yang dicatat.', 'oleh'));
+    setText('doc-generated', `Disusun ${d.generated_at_text}.`);
+    $('doc-signatures').replaceChildren(
+      ...d.proctors.map((p) =>
+        el('div', {class: 'signature'}, el('div', {}, 'Pengawas,'), el('div', {class: 'sign-space'}), el('div', {class: 'name'}, p.full_name), el('div', {}, p.nip ? `NIP ${p.nip}` : 'NIP -')),
+      ),
+    );
+    stopRoster();
+    showView('doc');
+    $('doc-title').focus();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) banner(describeError(err), 'bad');
+  }
+}
+
+function closeDoc() {
+  showView('roster');
+  startRoster();
+  refreshRoster();
 }
 
 // --- login ---------------------------------------------------------------------------------------
@@ -464,6 +663,23 @@ function init() {
     loadSessions();
   });
   $('session-incident').addEventListener('click', () => openAction('incident', null));
+  $('roster-filter').addEventListener('input', () => renderRoster());
+  $('admit-all').addEventListener('click', () => openAction('admit-all', null));
+  $('pause-room').addEventListener('click', () => openAction('pause-room', null));
+  $('resume-room').addEventListener('click', () => openAction('resume-room', null));
+  $('open-doc').addEventListener('click', openDoc);
+  $('doc-back').addEventListener('click', closeDoc);
+  $('roster-xlsx').addEventListener('click', () =>
+    api
+      .download(`/api/v1/sessions/${st.session.id}/roster.xlsx`, `daftar-hadir-sesi-${st.session.id}.xlsx`)
+      .catch((err) => banner(describeError(err), 'bad', 8)),
+  );
+  $('doc-print').addEventListener('click', () => window.print());
+  $('doc-pdf').addEventListener('click', () =>
+    api
+      .download(`/api/v1/sessions/${st.session.id}/minutes.pdf`, `berita-acara-sesi-${st.session.id}.pdf`)
+      .catch((err) => banner(describeError(err), 'bad', 8)),
+  );
   $('minutes-box').addEventListener('toggle', loadMinutes);
   $('action-form').addEventListener('submit', submitAction);
   $('action-cancel').addEventListener('click', closeAction);

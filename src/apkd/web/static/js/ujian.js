@@ -8,6 +8,8 @@
 import {ApiError, Client, NetworkError, describeError} from './api.js';
 import {$, banner, closeDialog as hide, el, fieldError, isOpen, openDialog, setText, show, showView} from './dom.js';
 import {formatDuration} from './format.js';
+import {formatId, parseId} from './numbers.js';
+import {Poller} from './poll.js';
 
 const POLL_MS = 5000;
 const WAIT_MS = 5000;
@@ -34,6 +36,7 @@ const api = new Client('ujian');
 const ATTEMPT_KEY = 'apkd.ujian.attempt';
 const LAST_SESSION_KEY = 'apkd.ujian.sesi';
 
+const FONT_STEPS = [87.5, 100, 112.5, 125, 137.5, 150];
 const st = {
   attempt: null, // {id, session_id, scheme_code}
   status: null,
@@ -41,9 +44,10 @@ const st = {
   items: new Map(), // position -> item state
   current: 1,
   clock: {remaining: null, at: 0},
-  pollTimer: null,
   tickTimer: null,
   waitTimer: null,
+  warned: new Set(), // minutes-left warnings already given (5, 1)
+  brief: null, // the session's briefing while on the start page
   hold: null, // 'paused' | 'other_device' | 'offline' | null
   submitting: false,
 };
@@ -84,7 +88,7 @@ function wire(item, value) {
   if (item.type === 'multiple') return Array.isArray(value) && value.length ? [...value] : null;
   if (item.type === 'numeric') {
     const text = value === null || value === undefined ? '' : String(value).trim();
-    return text === '' ? null : text; // the server parses and normalises numbers
+    return text === '' ? null : text; // the server reads it the Indonesian way, as numbers.js does
   }
   return value || null;
 }
@@ -92,7 +96,7 @@ function wire(item, value) {
 function fromServer(item, response) {
   if (response === null || response === undefined) return item.type === 'multiple' ? [] : null;
   if (item.type === 'multiple') return Array.isArray(response) ? [...response] : [];
-  if (item.type === 'numeric') return String(response);
+  if (item.type === 'numeric') return formatId(response);
   return response;
 }
 
@@ -101,7 +105,7 @@ function same(item, a, b) {
   const y = wire(item, b);
   if (x === null || y === null) return x === y;
   if (item.type === 'multiple') return [...x].sort().join('|') === [...y].sort().join('|');
-  if (item.type === 'numeric') return Number(x) === Number(y);
+  if (item.type === 'numeric') return parseId(x).value === parseId(y).value;
   return x === y;
 }
 
@@ -133,11 +137,29 @@ function renderTimer() {
   timer.textContent = formatDuration(left);
   timer.classList.toggle('low', left !== null && left <= 300 && st.status === 'in_progress');
   timer.classList.toggle('frozen', st.status === 'paused');
+  warnTime(left);
   if (left === 0 && st.status === 'in_progress' && !st.hold) {
     setHold('deadline');
     poll();
   } else if (left > 0 && st.hold === 'deadline') {
     setHold(null); // the proctor gave more time
+  }
+}
+
+// Said once each, as the time runs low (again after an extension brings it back up).
+function warnTime(left) {
+  if (left === null || st.status !== 'in_progress') return;
+  for (const minutes of [5, 1]) {
+    if (left > minutes * 60 + 30) st.warned.delete(minutes);
+    else if (left <= minutes * 60 && left > 0 && !st.warned.has(minutes)) {
+      st.warned.add(minutes);
+      const kind = minutes === 1 ? 'bad' : '';
+      banner(
+        `Sisa waktu ${minutes} menit. Periksa jawaban yang belum dijawab atau ragu-ragu, lalu kumpulkan.`,
+        kind,
+        20,
+      );
+    }
   }
 }
 
@@ -240,6 +262,7 @@ async function send(s) {
     s.staleTries = 0;
     s.base = value;
     s.savedAt = saved.saved_at;
+    s.stored = saved.response === undefined ? null : saved.response;
     if (s.seq === seq) s.dirty = false;
     else retry = 0; // changed again while this one was on its way
     if (st.hold === 'offline') setHold(null);
@@ -275,6 +298,9 @@ async function saveFailed(s, err) {
       return null;
     case 'other_device':
       setHold('other_device');
+      return null;
+    case 'attempt_moved':
+      showMoved(err.detail);
       return null;
     case 'invalid_response':
     case 'invalid_seq':
@@ -365,6 +391,7 @@ function renderMarks() {
     const notes = [isAnswered ? 'sudah dijawab' : 'belum dijawab'];
     if (s.flagged) notes.push('ragu-ragu');
     if (s.dirty) notes.push('belum tersimpan');
+    if (s.error) notes.push('jawaban ditolak');
     button.setAttribute('aria-label', `Soal ${pos}, ${notes.join(', ')}`);
     if (pos === st.current) button.setAttribute('aria-current', 'true');
     else button.removeAttribute('aria-current');
@@ -372,7 +399,11 @@ function renderMarks() {
   setText('answered-count', `${done} dari ${st.order.length} soal sudah dijawab.`);
   const pending = unsavedCount();
   const pill = $('save-state');
-  if (pending === 0) {
+  const refused = refusedPositions();
+  if (refused.length) {
+    pill.textContent = `Jawaban soal ${refused.join(', ')} ditolak: perbaiki`;
+    pill.className = 'pill bad';
+  } else if (pending === 0) {
     pill.textContent = 'Semua jawaban tersimpan';
     pill.className = 'pill ok';
   } else {
@@ -384,16 +415,33 @@ function renderMarks() {
   }
 }
 
+function refusedPositions() {
+  return st.order.filter((pos) => st.items.get(pos).error);
+}
+
+// How a numeric answer was read ("75.000"), from the server's stored value once saved.
+function readAs(s) {
+  if (s.item.type !== 'numeric') return '';
+  if (!s.dirty && s.stored !== undefined && s.stored !== null) return formatId(s.stored);
+  const read = parseId(s.value);
+  return read.error || read.value === null ? '' : formatId(read.value);
+}
+
 function renderItemState() {
   const s = st.items.get(st.current);
   fieldError('item-error', s.error);
   const line = $('item-save');
-  if (s.dirty) {
-    line.textContent = s.failures > 0 ? 'Belum tersimpan: mencoba lagi otomatis…' : 'Menyimpan…';
+  const shown = readAs(s);
+  if (s.error) {
+    line.textContent = 'Jawaban ini tidak disimpan.';
+    line.className = 'item-save unsaved';
+  } else if (s.dirty) {
+    const read = shown ? `Dibaca sebagai ${shown}. ` : '';
+    line.textContent = read + (s.failures > 0 ? 'Belum tersimpan: mencoba lagi otomatis…' : 'Menyimpan…');
     line.className = 'item-save unsaved';
   } else if (s.savedAt) {
-    line.textContent = 'Tersimpan.';
-    line.className = 'item-save';
+    line.textContent = shown ? `Tersimpan sebagai ${shown}` : 'Tersimpan.';
+    line.className = 'item-save saved';
   } else {
     line.textContent = '';
     line.className = 'item-save';
@@ -478,7 +526,19 @@ function renderItem() {
       autocomplete: 'off',
       spellcheck: 'false',
       value: s.value === null ? '' : s.value,
+      'aria-describedby': `numeric-hint-${item.position} item-save`,
       oninput: () => {
+        const read = parseId(input.value);
+        if (read.error) {
+          // refused here as the server would: nothing is sent, the stored answer stays
+          clearTimeout(s.timer);
+          s.value = input.value;
+          s.error = read.error;
+          s.dirty = false;
+          renderMarks();
+          renderItemState();
+          return;
+        }
         change(item.position, input.value, {delay: TYPE_DELAY_MS});
         renderItemState();
       },
@@ -491,8 +551,8 @@ function renderItem() {
       input,
       el(
         'p',
-        {class: 'hint'},
-        'Tulis angka saja, tanpa titik pemisah ribuan dan tanpa "Rp"; gunakan titik untuk desimal, misalnya 1500000 atau 2.5.',
+        {class: 'hint', id: `numeric-hint-${item.position}`},
+        'Tulis angka seperti biasa: titik pemisah ribuan, koma desimal, misalnya 1.500.000 atau 2,5 ("Rp" boleh ditulis).',
       ),
     );
   }
@@ -508,8 +568,10 @@ function go(pos) {
   const leaving = st.items.get(st.current);
   if (leaving && leaving.dirty && !leaving.inflight) schedule(leaving, 0);
   st.current = pos;
+  if ($('view-exam').hidden) showView('exam');
   renderItem();
-  $('item').scrollIntoView({block: 'start', behavior: 'smooth'});
+  $('item').scrollIntoView({block: 'start'});
+  $('item-title').focus({preventScroll: true}); // the next Tab lands on the item's answers
 }
 
 function step(delta) {
@@ -535,6 +597,7 @@ function openAttempt(view) {
       item,
       value,
       base: value,
+      stored: item.response,
       flagged: Boolean(item.flagged),
       seq: Number(seqs[item.position]) || 0,
       dirty: false,
@@ -542,7 +605,7 @@ function openAttempt(view) {
       failures: 0,
       timer: null,
       error: null,
-      savedAt: null,
+      savedAt: item.response === null || item.response === undefined ? null : 'server',
     };
     const old = previous.get(item.position);
     if (old && old.dirty && old.item.stem === item.stem) {
@@ -554,6 +617,8 @@ function openAttempt(view) {
   }
   st.status = null;
   st.hold = null;
+  st.warned = new Set();
+  applyFont(recall(fontKey()));
   syncClock(view);
   if (CLOSED.includes(view.status)) return;
   st.current = st.items.has(view.current_position) ? view.current_position : st.order[0];
@@ -565,24 +630,28 @@ function openAttempt(view) {
   flushAll();
 }
 
+const attemptPoller = new Poller(pollOnce, POLL_MS);
+const briefPoller = new Poller(refreshBrief, WAIT_MS);
+
 function startTimers() {
   clearInterval(st.tickTimer);
-  clearInterval(st.pollTimer);
   st.tickTimer = setInterval(renderTimer, 500);
-  st.pollTimer = setInterval(poll, POLL_MS);
+  attemptPoller.start();
 }
 
 function stopTimers() {
   clearInterval(st.tickTimer);
-  clearInterval(st.pollTimer);
   st.tickTimer = null;
-  st.pollTimer = null;
+  attemptPoller.stop();
+  briefPoller.stop();
 }
 
-let polling = false;
-async function poll() {
-  if (!st.attempt || polling) return;
-  polling = true;
+function poll() {
+  return attemptPoller.now();
+}
+
+async function pollOnce() {
+  if (!st.attempt) return;
   try {
     const view = await api.get(`/api/v1/attempts/${st.attempt.id}`);
     if (st.hold === 'offline' || st.hold === 'other_device') setHold(null);
@@ -591,9 +660,24 @@ async function poll() {
   } catch (err) {
     if (err instanceof NetworkError || (err instanceof ApiError && err.retryable)) setHold('offline');
     else if (err instanceof ApiError && err.code === 'other_device') setHold('other_device');
-  } finally {
-    polling = false;
+    else if (err instanceof ApiError && err.code === 'attempt_moved') showMoved(err.detail);
   }
+}
+
+// Released by the proctor to another computer: this tab is refused for good; it stops.
+function showMoved(detail) {
+  stopTimers();
+  stopWaiting();
+  for (const s of st.items.values()) {
+    clearTimeout(s.timer);
+    s.dirty = false; // nothing more is sent from here
+  }
+  closeDialog();
+  remember(ATTEMPT_KEY, null);
+  st.attempt = null;
+  setText('moved-text', detail || 'Ujian dipindahkan ke komputer lain — tutup halaman ini.');
+  banner('');
+  showView('moved');
 }
 
 function showClosed(status) {
@@ -614,6 +698,71 @@ function showClosed(status) {
       (lost ? ` ${lost} perubahan terakhir tidak sempat tersimpan sebelum ujian ditutup.` : ''),
   );
   showView('closed');
+  loadResult();
+}
+
+// --- the outcome, once published ---------------------------------------------------------------
+
+const DOWNLOADS = [
+  ['certificate.pdf', 'Sertifikat (PDF)'],
+  ['qr.png', 'Kode QR (PNG)'],
+  ['credential.json', 'Kredensial digital (JSON)'],
+  ['badge.png', 'Lencana Open Badges (PNG)'],
+];
+
+async function loadResult() {
+  const id = st.attempt && st.attempt.id;
+  if (!id) return;
+  let result;
+  try {
+    result = await api.get(`/api/v1/attempts/${id}/result`);
+  } catch (err) {
+    show('result-box', false);
+    show('result-wait', true);
+    if (err instanceof ApiError && err.code !== 'results_not_published' && err.code !== 'result_not_found') {
+      setText('result-wait', describeError(err));
+    }
+    return;
+  }
+  show('result-wait', false);
+  show('result-check', false);
+  show('result-box', true);
+  const passed = result.outcome === 'kompeten';
+  const outcome = $('result-outcome');
+  outcome.textContent = `${passed ? 'KOMPETEN' : 'BELUM KOMPETEN'} — nilai akhir ${formatId(result.score)}`;
+  outcome.className = `result-outcome ${passed ? 'ok' : 'bad'}`;
+  $('result-units').replaceChildren(
+    ...result.units.map((u) =>
+      el('li', {}, `Unit ${u.code}: ${formatId(u.score)} (${u.passed ? 'memenuhi' : 'belum memenuhi'})`),
+    ),
+  );
+  if (!passed) return;
+  try {
+    const mine = await api.get('/api/v1/me/credentials');
+    const cred = mine.find((c) => c.attempt_id === id) || mine[0];
+    if (!cred) return;
+    setText('cert-number', `Nomor sertifikat ${cred.number}`);
+    $('cert-verify').href = `/v/${encodeURIComponent(cred.number)}`;
+    $('cert-downloads').replaceChildren(
+      ...DOWNLOADS.map(([file, label]) =>
+        el(
+          'button',
+          {
+            type: 'button',
+            dataset: {file},
+            onclick: () =>
+              api
+                .download(`/api/v1/credentials/${encodeURIComponent(cred.number)}/${file}`, `${cred.number}-${file}`)
+                .catch((err) => banner(describeError(err), 'bad', 8)),
+          },
+          label,
+        ),
+      ),
+    );
+    show('cert-box', true);
+  } catch (err) {
+    banner(describeError(err), 'bad', 8);
+  }
 }
 
 async function startExam(sessionId) {
@@ -622,7 +771,15 @@ async function startExam(sessionId) {
     const view = await api.post(`/api/v1/sessions/${sessionId}/attempts`);
     openAttempt(view);
   } catch (err) {
-    if (err instanceof ApiError && (err.code === 'not_admitted' || err.code === 'other_device')) {
+    if (err instanceof ApiError && err.code === 'attempt_moved') {
+      showMoved(err.detail);
+      return;
+    }
+    if (err instanceof ApiError && err.code === 'not_admitted') {
+      await openBrief(sessionId);
+      return;
+    }
+    if (err instanceof ApiError && err.code === 'other_device') {
       // Waits for the proctor: to admit the candidate, or to release the attempt from the
       // login/computer that holds it; the next call after that opens (and binds) it.
       setText('wait-text', err.detail);
@@ -637,6 +794,128 @@ async function startExam(sessionId) {
   }
 }
 
+// --- the start page: who, what, the rules; the clock starts only with "Mulai ujian" ----------
+
+function renderBrief(b) {
+  st.brief = b;
+  setText('b-name', b.candidate.full_name);
+  setText('b-nip', b.candidate.nip || '-');
+  setText('b-instansi', [b.candidate.jabatan, b.candidate.instansi].filter(Boolean).join(', ') || '-');
+  setText('b-scheme', `${b.scheme.title} (${b.scheme.code})`);
+  setText('b-items', `${b.scheme.items} soal`);
+  setText('b-duration', `${b.scheme.duration_minutes} menit`);
+  setText('b-session', `${b.title}, ${b.venue}${b.seat ? ` · kursi ${b.seat}` : ''}`);
+  $('b-rules').replaceChildren(...b.rules.map((r) => el('li', {}, r)));
+  const start = $('brief-start');
+  const closed = b.attempt_status && CLOSED.includes(b.attempt_status);
+  if (b.attempt_id && !closed) {
+    start.textContent = 'Lanjutkan ujian';
+    start.disabled = false;
+    setText('b-state', 'Ujian Anda sudah berjalan. Pilih Lanjutkan ujian.');
+  } else if (closed) {
+    start.textContent = 'Lihat hasil';
+    start.disabled = false;
+    setText('b-state', 'Ujian Anda pada sesi ini sudah selesai.');
+  } else if (b.admitted) {
+    start.textContent = 'Mulai ujian';
+    start.disabled = false;
+    setText('b-state', 'Anda sudah diizinkan masuk. Waktu mulai berjalan saat Anda memilih Mulai ujian.');
+  } else {
+    start.textContent = 'Mulai ujian';
+    start.disabled = true;
+    setText('b-state', 'Menunggu izin pengawas. Tunjukkan identitas Anda kepada pengawas; tombol Mulai ujian aktif setelah Anda diizinkan.');
+  }
+  if (b.admitted || b.attempt_id) briefPoller.stop();
+  else if (!briefPoller.active) briefPoller.start();
+}
+
+async function openBrief(sessionId) {
+  fieldError('start-error', '');
+  fieldError('brief-error', '');
+  try {
+    const b = await api.post(`/api/v1/sessions/${sessionId}/arrival`);
+    renderBrief(b);
+    showView('brief');
+    $('brief-title').focus();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    showView('start');
+    fieldError('start-error', describeError(err));
+  }
+}
+
+async function refreshBrief() {
+  if (!st.brief || $('view-brief').hidden) {
+    briefPoller.stop();
+    return;
+  }
+  try {
+    renderBrief(await api.get(`/api/v1/sessions/${st.brief.session_id}/briefing`));
+  } catch (err) {
+    if (err instanceof NetworkError) setText('b-state', err.message);
+  }
+}
+
+function onBriefStart() {
+  const b = st.brief;
+  if (!b) return;
+  briefPoller.stop();
+  if (b.attempt_id && b.attempt_status && CLOSED.includes(b.attempt_status)) {
+    resume({id: b.attempt_id, session_id: b.session_id});
+    return;
+  }
+  $('brief-start').disabled = true;
+  startExam(b.session_id);
+}
+
+// --- text size, remembered for the attempt -----------------------------------------------------
+
+function fontKey() {
+  return `apkd.ujian.font.${st.attempt ? st.attempt.id : 0}`;
+}
+
+function applyFont(step) {
+  const i = Number.isInteger(step) ? Math.max(0, Math.min(FONT_STEPS.length - 1, step)) : 1;
+  st.font = i;
+  document.documentElement.style.fontSize = `${FONT_STEPS[i]}%`;
+  $('font-down').disabled = i === 0;
+  $('font-up').disabled = i === FONT_STEPS.length - 1;
+}
+
+function changeFont(delta) {
+  applyFont((st.font ?? 1) + delta);
+  remember(fontKey(), st.font);
+}
+
+// --- keyboard ----------------------------------------------------------------------------------
+
+function onKey(ev) {
+  if ($('view-exam').hidden || isOpen($('submit-dialog'))) return;
+  if (ev.altKey && (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft')) {
+    ev.preventDefault();
+    step(ev.key === 'ArrowRight' ? 1 : -1);
+    return;
+  }
+  const target = ev.target;
+  const typing = target instanceof HTMLInputElement && target.type === 'text';
+  if (typing || target instanceof HTMLTextAreaElement || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const key = ev.key.toLowerCase();
+  if (key === 'r' && !$('flag').disabled) {
+    ev.preventDefault();
+    $('flag').click();
+    return;
+  }
+  const index = 'abcdefgh'.indexOf(key);
+  if (index >= 0 && key.length === 1) {
+    const inputs = $('item-answer').querySelectorAll('input[type=radio], input[type=checkbox]');
+    if (inputs[index] && !$('item-answer').disabled) {
+      ev.preventDefault();
+      inputs[index].click();
+      inputs[index].focus();
+    }
+  }
+}
+
 function stopWaiting() {
   clearTimeout(st.waitTimer);
   st.waitTimer = null;
@@ -647,6 +926,10 @@ async function resume(saved) {
     const view = await api.get(`/api/v1/attempts/${saved.id}`);
     openAttempt(view);
   } catch (err) {
+    if (err instanceof ApiError && err.code === 'attempt_moved') {
+      showMoved(err.detail);
+      return;
+    }
     if (err instanceof ApiError && err.code === 'other_device') {
       // Once the proctor releases it, the next call binds the attempt to this login.
       if (st.attempt && st.attempt.id === saved.id && st.items.size) {
@@ -656,7 +939,7 @@ async function resume(saved) {
         return;
       }
       showStart();
-      fieldError('start-error', `${err.detail} Setelah dilepaskan, pilih "Mulai / lanjutkan ujian" lagi.`);
+      fieldError('start-error', `${err.detail} Setelah dilepaskan, pilih "Lanjut" lagi.`);
       return;
     }
     if (err instanceof ApiError && err.status === 401) return;
@@ -673,6 +956,39 @@ function closeDialog() {
   if (isOpen(dialog)) hide(dialog);
 }
 
+function reviewLists() {
+  const empty = [];
+  const flagged = [];
+  for (const pos of st.order) {
+    const s = st.items.get(pos);
+    if (!answered(s)) empty.push(pos);
+    if (s.flagged) flagged.push(pos);
+  }
+  return {empty, flagged, refused: refusedPositions()};
+}
+
+function links(id, positions) {
+  $(id).replaceChildren(
+    ...positions.map((pos) =>
+      el('li', {}, el('button', {type: 'button', class: 'btn-link', onclick: () => go(pos)}, `Soal ${pos}`)),
+    ),
+  );
+}
+
+function openReview() {
+  const {empty, flagged, refused} = reviewLists();
+  const done = st.order.length - empty.length;
+  setText('review-summary', `${done} dari ${st.order.length} soal sudah dijawab.`);
+  links('review-empty', empty);
+  links('review-flagged', flagged);
+  links('review-refused', refused);
+  show('review-empty-none', empty.length === 0);
+  show('review-flagged-none', flagged.length === 0);
+  show('review-refused-box', refused.length > 0);
+  showView('review');
+  $('review-title').focus();
+}
+
 function openSubmit() {
   let done = 0;
   let flagged = 0;
@@ -685,6 +1001,11 @@ function openSubmit() {
   if (empty) parts.push(`${empty} soal belum dijawab.`);
   if (flagged) parts.push(`${flagged} soal masih ditandai ragu-ragu.`);
   setText('submit-summary', parts.join(' '));
+  const lists = reviewLists();
+  const names = [];
+  if (lists.empty.length) names.push(`Belum dijawab: soal ${lists.empty.join(', ')}.`);
+  if (lists.flagged.length) names.push(`Ragu-ragu: soal ${lists.flagged.join(', ')}.`);
+  setText('submit-names', names.join(' '));
   const pending = unsavedCount();
   const refused = [...st.items.values()].filter((s) => s.error).map((s) => s.item.position);
   const warnings = [];
@@ -815,7 +1136,7 @@ function onStart(ev) {
   } catch (_err) {
     // not remembered
   }
-  startExam(Number(raw));
+  openBrief(Number(raw));
 }
 
 function logout() {
@@ -860,6 +1181,17 @@ function init() {
     stopWaiting();
     showStart();
   });
+  $('brief-start').addEventListener('click', onBriefStart);
+  $('brief-back').addEventListener('click', () => {
+    briefPoller.stop();
+    showStart();
+  });
+  $('font-down').addEventListener('click', () => changeFont(-1));
+  $('font-up').addEventListener('click', () => changeFont(1));
+  $('review-back').addEventListener('click', () => go(st.current));
+  $('review-submit').addEventListener('click', openSubmit);
+  $('result-check').addEventListener('click', loadResult);
+  document.addEventListener('keydown', onKey);
   $('prev').addEventListener('click', () => step(-1));
   $('next').addEventListener('click', () => step(1));
   $('flag').addEventListener('click', () => {
@@ -867,7 +1199,7 @@ function init() {
     change(st.current, s.value, {flagged: !s.flagged});
     renderItemState();
   });
-  $('submit-open').addEventListener('click', openSubmit);
+  $('submit-open').addEventListener('click', openReview);
   $('submit-form').addEventListener('submit', confirmSubmit);
   $('submit-cancel').addEventListener('click', closeDialog);
   $('logout').addEventListener('click', logout);
