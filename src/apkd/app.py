@@ -27,7 +27,8 @@ from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
 from apkd.db import close_direct_pool, create_engine, ping, session_factory
-from apkd.errors import EXCEPTION_HANDLERS
+from apkd.edge import path_bounds, security_headers, wrap_edge
+from apkd.errors import EXCEPTION_HANDLERS, RETRY_AFTER_OUTAGE
 from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
 from apkd.registry import controllers as registry_controllers
@@ -51,7 +52,12 @@ async def healthz(state: State) -> Response[dict[str, str]]:
     """200 when the database answers, 503 otherwise."""
     if await ping(state.engine):
         return Response({"status": "ok"}, media_type=MediaType.JSON)
-    return Response({"status": "database_unavailable"}, status_code=503, media_type=MediaType.JSON)
+    return Response(
+        {"status": "database_unavailable"},
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": RETRY_AFTER_OUTAGE},
+    )
 
 
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
@@ -100,7 +106,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         route_handlers.extend(getattr(domain, "ROUTES", []))
         lifespans.extend(getattr(domain, "LIFESPANS", []))
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         dependencies={
             "db": Provide(provide_db),
@@ -108,6 +114,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             "principal": Provide(provide_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[path_bounds],
+        before_send=[security_headers(settings)],
         lifespan=lifespans,
         state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,
@@ -119,3 +127,5 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         ),
         debug=False,
     )
+    app.asgi_handler = wrap_edge(app.asgi_handler, settings)
+    return app
