@@ -19,10 +19,11 @@ from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from apkd import __version__
+from apkd import __version__, problems
 from apkd.accounts import controllers as accounts_controllers
 from apkd.accounts.guards import provide_principal
 from apkd.accounts.security import configure_password_hashing
+from apkd.apidocs import OpenAPIDocument, SwaggerPage, assets_router
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     lifespans: list[Callable[[Litestar], Any]] = [database]
     route_handlers: list[Any] = [
         healthz,
+        *problems.ROUTES,
+        assets_router(),
         accounts_controllers.AuthController,
         accounts_controllers.UserController,
     ]
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             version=__version__,
             description="Sertifikasi Aparatur Pengelola Keuangan Daerah: ujian, hasil, kredensial, registri publik.",
             path="/schema",
+            render_plugins=[SwaggerPage(), OpenAPIDocument()],
         ),
         debug=False,
     )

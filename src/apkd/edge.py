@@ -24,6 +24,7 @@ import msgspec
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Scope
 
+from apkd.apidocs import SCHEMA_CSP
 from apkd.bounds import INT32_MAX, INT32_MIN, has_control_characters
 from apkd.config import Settings
 from apkd.errors import PROBLEM_JSON, NotFound, Unprocessable, problem_type
@@ -244,6 +245,9 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable
             headers["X-Content-Type-Options"] = "nosniff"
         if hsts and "strict-transport-security" not in headers:
             headers["Strict-Transport-Security"] = HSTS
+        path = scope.get("path", "")
+        if (path == "/schema" or path.startswith("/schema/")) and "content-security-policy" not in headers:
+            headers["Content-Security-Policy"] = SCHEMA_CSP
 
     return hook
 

@@ -160,7 +160,10 @@ class CredentialController(Controller):
 
     @get("/", guards=[admin_only])
     async def list_credentials(
-        self, db: AsyncSession, settings: Settings, session_id: Annotated[int | None, Parameter(ge=1, le=INT32_MAX)] = None
+        self,
+        db: AsyncSession,
+        settings: Settings,
+        session_id: Annotated[int | None, Parameter(ge=1, le=INT32_MAX)] = None,
     ) -> list[CredentialSummary]:
         """Credentials issued (admin), optionally those of one exam session."""
         return await _summaries(db, await service.list_credentials(db, session_id=session_id), settings)
