@@ -86,6 +86,10 @@ _ALSO_CONTENT: dict[str, dict[str, Any]] = {
     "/api/v1/schemes/{code}/item-analysis": {"text/csv": {"schema": {"type": "string"}}},
     "/v/{number}": _HTML,
 }
+# Statuses a handler answers on its own (not from a guard or a bound).
+_EXTRA_CODES: dict[str, list[str]] = {
+    "/api/v1/auth/login": ["401"],
+}
 _HTML_ERRORS = {"/v/{number}"}  # the page answers its errors as pages unless JSON is asked for
 _ETAG_PREFIXES = (
     "/api/v1/status-lists/",
@@ -145,8 +149,7 @@ def _complete_operation(path: str, method: str, op: dict[str, Any], handler: HTT
             codes.append("409")
     if in_path or path.startswith("/api/v1/registry/") or path == "/api/v1/log/lookup":
         codes.append("404")
-    if path.startswith("/api/v1/attempts/") and method != "get":
-        codes.append("409")
+    codes += _EXTRA_CODES.get(path, [])
     for code in codes:
         spec = responses.setdefault(code, {"description": _ERROR_TEXT.get(code, "Galat")})
         spec.setdefault("description", _ERROR_TEXT.get(code, "Galat"))
