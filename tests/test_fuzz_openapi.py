@@ -5,7 +5,7 @@ Every answer must be a non-5xx that the document allows: its status listed for t
 its content type listed for that status, its body valid against the listed schema.
 
 Marked ``fuzz``: `make test` (and CI) runs it; skip it locally with ``-m 'not fuzz'``. The number
-of examples per operation and role is bounded (``APKD_FUZZ_EXAMPLES``, default 6) so that the
+of examples per operation and role is bounded (``APKD_FUZZ_EXAMPLES``, default 5) so that the
 run stays within a few minutes.
 """
 
@@ -39,7 +39,7 @@ from apkd.demo import DEMO_USERS
 pytestmark = [pytest.mark.fuzz, pytest.mark.postgres]
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = int(os.environ.get("APKD_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("APKD_FUZZ_EXAMPLES", "5"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
