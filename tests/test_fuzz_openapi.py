@@ -63,8 +63,9 @@ def _free_port() -> int:
 
 
 def _empty_database(url: str) -> None:
-    from conftest import _truncate
     from sqlalchemy.ext.asyncio import create_async_engine
+
+    from conftest import _truncate
 
     async def go() -> None:
         engine = create_async_engine(url)
