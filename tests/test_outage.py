@@ -95,3 +95,17 @@ def test_what_counts_as_an_outage() -> None:
     assert not is_database_outage(ValueError("a bug is a 500"))
     assert not is_database_outage(FileNotFoundError(2, "a missing file is a bug, not an outage"))
     assert not is_database_outage(exc.ProgrammingError("x", {}, Exception("syntax error")))
+
+
+async def test_a_database_that_fails_at_commit_is_503(client, monkeypatch) -> None:
+    """The unit of work commits after the handler: a connection lost there is an outage too."""
+    from sqlalchemy import exc
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    async def lost(self: AsyncSession) -> None:
+        raise exc.OperationalError("COMMIT", {}, ConnectionResetError(104, "connection reset by peer"))
+
+    monkeypatch.setattr(AsyncSession, "commit", lost)
+    r = await client.get("/api/v1/schemes")
+    assert r.status_code == 503 and r.headers["retry-after"], r.text
+    assert r.json()["code"] == "database_unavailable"
