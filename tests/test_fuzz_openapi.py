@@ -62,15 +62,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _empty_database(url: str) -> None:
+def _empty_database(config: pytest.Config, url: str) -> None:
+    """Empty the database with the suite's own truncation (tests/conftest.py)."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from conftest import _truncate
+    here = str(Path(__file__).with_name("conftest.py"))
+    conftest = next(p for p in config.pluginmanager.get_plugins() if getattr(p, "__file__", None) == here)
 
     async def go() -> None:
         engine = create_async_engine(url)
         try:
-            await _truncate(engine)
+            await conftest._truncate(engine)
         finally:
             await engine.dispose()
 
@@ -96,8 +98,10 @@ class LiveAPI:
 
 
 @pytest.fixture(scope="module")
-def live_api(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
-    _empty_database(db_url)
+def live_api(
+    db_url: str, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[LiveAPI]:
+    _empty_database(pytestconfig, db_url)
     var = tmp_path_factory.mktemp("fuzz-var")
     env = {
         **os.environ,
