@@ -19,15 +19,17 @@ from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from apkd import __version__
+from apkd import __version__, problems
 from apkd.accounts import controllers as accounts_controllers
 from apkd.accounts.guards import provide_principal
 from apkd.accounts.security import configure_password_hashing
+from apkd.apidocs import OpenAPIDocument, SwaggerPage, assets_router
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
 from apkd.db import close_direct_pool, create_engine, ping, session_factory
-from apkd.errors import EXCEPTION_HANDLERS
+from apkd.edge import path_bounds, security_headers, wrap_edge
+from apkd.errors import EXCEPTION_HANDLERS, RETRY_AFTER_OUTAGE
 from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
 from apkd.registry import controllers as registry_controllers
@@ -51,7 +53,12 @@ async def healthz(state: State) -> Response[dict[str, str]]:
     """200 when the database answers, 503 otherwise."""
     if await ping(state.engine):
         return Response({"status": "ok"}, media_type=MediaType.JSON)
-    return Response({"status": "database_unavailable"}, status_code=503, media_type=MediaType.JSON)
+    return Response(
+        {"status": "database_unavailable"},
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": RETRY_AFTER_OUTAGE},
+    )
 
 
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
@@ -93,6 +100,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     lifespans: list[Callable[[Litestar], Any]] = [database]
     route_handlers: list[Any] = [
         healthz,
+        *problems.ROUTES,
+        assets_router(),
         accounts_controllers.AuthController,
         accounts_controllers.UserController,
     ]
@@ -100,7 +109,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         route_handlers.extend(getattr(domain, "ROUTES", []))
         lifespans.extend(getattr(domain, "LIFESPANS", []))
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         dependencies={
             "db": Provide(provide_db),
@@ -108,6 +117,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             "principal": Provide(provide_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[path_bounds],
+        before_send=[security_headers(settings)],
         lifespan=lifespans,
         state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,
@@ -116,6 +127,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             version=__version__,
             description="Sertifikasi Aparatur Pengelola Keuangan Daerah: ujian, hasil, kredensial, registri publik.",
             path="/schema",
+            render_plugins=[SwaggerPage(), OpenAPIDocument()],
         ),
         debug=False,
     )
+    app.asgi_handler = wrap_edge(app.asgi_handler, settings)
+    return app

@@ -7,7 +7,10 @@ HTTP errors) into ``application/problem+json``.
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
+import socket
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -18,6 +21,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("apkd")
@@ -32,6 +36,7 @@ _TITLES = {
     413: "Permintaan terlalu besar",
     422: "Data tidak dapat diproses",
     429: "Terlalu banyak permintaan",
+    431: "Header permintaan terlalu besar",
     500: "Kesalahan server",
     503: "Layanan tidak tersedia",
 }
@@ -100,6 +105,23 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
 
 
+PROBLEM_TYPE_PATH = "/problems/"
+RETRY_AFTER_OUTAGE = "5"  # seconds: a database restart or fail-over is usually over by then
+
+
+def problem_type(code: str, base_url: str = "") -> str:
+    """The URI of a problem ``code``: a page in Indonesian that says what it means and what to
+    do (``GET /problems/{code}``). Absolute under the public base URL when it is known."""
+    return f"{base_url.rstrip('/')}{PROBLEM_TYPE_PATH}{code}"
+
+
+def _base_url(request: Request[Any, Any, Any] | None) -> str:
+    if request is None:
+        return ""
+    settings = getattr(request.app.state, "settings", None)
+    return str(getattr(settings, "base_url", "") or "")
+
+
 def problem(
     status: int,
     code: str,
@@ -109,35 +131,74 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     instance: str | None = None,
+    request: Request[Any, Any, Any] | None = None,
 ) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "status": status,
-        "title": title or _TITLES.get(status, "Kesalahan"),
-        "detail": detail,
-        "code": code,
-    }
+    """An RFC 9457 problem. Members that RFC 9457 defines (``type``, ``status``, ``title``,
+    ``detail``, ``instance``) are never overwritten by ``extra``."""
+    if instance is None and request is not None:
+        instance = request.url.path
+    body: dict[str, Any] = dict(extra or {})
+    body.update(
+        {
+            "type": problem_type(code, _base_url(request)),
+            "status": status,
+            "title": title or _TITLES.get(status, "Kesalahan"),
+            "detail": detail,
+            "code": code,
+        }
+    )
     if instance:
         body["instance"] = instance
-    if extra:
-        body.update(extra)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, Any]]:
-    return problem(
-        exc.status, exc.code, exc.detail, extra=exc.extra, headers=exc.headers, instance=request.url.path
-    )
+    return problem(exc.status, exc.code, exc.detail, extra=exc.extra, headers=exc.headers, request=request)
+
+
+# msgspec's words for a value of the right type that breaks a bound (apkd.bounds): such a
+# request is well-formed but cannot be processed (422); anything else is malformed (400).
+_BOUND_RE = re.compile(r"^Expected `\w+` (?:of length [<>]=|[<>]=? |matching regex |that is a multiple)")
+_REGEX_RE = re.compile(r"^Expected `\w+` matching regex ")
+_LENGTH_RE = re.compile(r"^Expected `\w+` of length <= (\d+)")
+_NUMBER_RE = re.compile(r"^Expected `\w+` ([<>]=?) (-?\d+)")
+
+
+def _explain(message: str) -> str:
+    """An Indonesian reading of one msgspec constraint message."""
+    if _REGEX_RE.match(message):
+        return "Teks memuat karakter yang tidak diizinkan (karakter kendali atau pembalik arah teks)."
+    m = _LENGTH_RE.match(message)
+    if m:
+        return f"Terlalu panjang: paling banyak {m.group(1)}."
+    m = _NUMBER_RE.match(message)
+    if m:
+        word = "paling besar" if m.group(1).startswith("<") else "paling kecil"
+        return f"Angka di luar rentang: {word} {m.group(2)}."
+    return message
 
 
 def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    errors = exc.extra if isinstance(exc.extra, list) else []
+    errors = [e for e in exc.extra if isinstance(e, dict)] if isinstance(exc.extra, list) else []
+    messages = [str(e.get("message", "")) for e in errors]
+    if messages and all(_BOUND_RE.match(m) for m in messages):
+        characters = any(_REGEX_RE.match(m) for m in messages)
+        for e in errors:
+            e["detail"] = _explain(str(e.get("message", "")))
+        return problem(
+            422,
+            "forbidden_characters" if characters else "out_of_range",
+            "Ada isian yang melanggar batasnya (panjang, rentang angka, atau karakter yang diizinkan): "
+            "periksa bagian 'errors'.",
+            extra={"errors": errors},
+            request=request,
+        )
     return problem(
         400,
         "validation_error",
         "Data yang dikirim tidak sesuai format: periksa bagian 'errors'.",
         extra={"errors": errors},
-        instance=request.url.path,
+        request=request,
     )
 
 
@@ -158,19 +219,107 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         code, detail = "payload_too_large", "Isi permintaan melebihi batas ukuran."
     elif status == 429:
         code, detail = "rate_limited", "Terlalu banyak permintaan. Coba lagi sebentar lagi."
+    elif status == 400:  # a body that is not JSON, a query value of the wrong type, ...
+        code, detail = "bad_request", f"Permintaan tidak dapat dibaca: {exc.detail}."
     else:
         code, detail = f"http_{status}", str(exc.detail or _TITLES.get(status, "Kesalahan"))
     headers = dict(exc.headers or {})
-    return problem(status, code, detail, headers=headers or None, instance=request.url.path)
+    return problem(status, code, detail, headers=headers or None, request=request)
+
+
+# --- the database -----------------------------------------------------------------------------
+# An outage (refused or dropped connection, a pool that cannot hand out a connection, an
+# unreadable SQLite file, "database is locked") is 503 with Retry-After: the client may try
+# again and nothing acknowledged is lost. A value the database refuses (out of range, NUL, too
+# long) should have been stopped by apkd.bounds; if one slips through it is a 422, not a 500.
+
+_OUTAGE_TYPES: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,  # SQLite: unable to open, locked, disk I/O; psycopg-style drivers
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # the pool could not hand out a connection in time
+    sa_exc.DisconnectionError,
+    ConnectionError,  # refused, reset, aborted
+    TimeoutError,
+    socket.gaierror,  # the database host's name does not resolve
+)
+_OUTAGE_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+}
+# SQLSTATE classes of a server that cannot serve now: 08 connection exception, 53 insufficient
+# resources (too many connections, disk full), 57 operator intervention (shutdown, restart),
+# 3D missing database and 28 refused login (a deployment half done).
+_OUTAGE_SQLSTATES = ("08", "53", "57", "3D", "28")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 32:
+        cur = todo.pop()
+        if cur in seen:
+            continue
+        seen.append(cur)
+        if isinstance(cur, BaseExceptionGroup):
+            todo.extend(cur.exceptions[:8])
+        nxt = cur.__cause__ or cur.__context__
+        if nxt is not None:
+            todo.append(nxt)
+    return seen
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database cannot be reached right now."""
+    for e in _chain(exc):
+        if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, _OUTAGE_TYPES):
+            return True
+        if isinstance(e, OSError) and (e.errno in _OUTAGE_ERRNOS or "Multiple exceptions" in str(e)):
+            return True  # asyncpg tries every address of the host and reports them together
+        state = getattr(e, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_OUTAGE_SQLSTATES):
+            return True
+    return False
+
+
+def is_refused_value(exc: BaseException) -> bool:
+    return any(isinstance(e, sa_exc.DataError) for e in _chain(exc))
+
+
+def outage_response(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    return problem(
+        503,
+        "database_unavailable",
+        "Basis data sedang tidak dapat dihubungi. Jawaban yang sudah tersimpan tetap aman; "
+        f"coba lagi dalam {RETRY_AFTER_OUTAGE} detik.",
+        headers={"Retry-After": RETRY_AFTER_OUTAGE},
+        request=request,
+    )
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if is_database_outage(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return outage_response(request)
+    if is_refused_value(exc):
+        log.warning("database refused a value on %s %s", request.method, request.url.path)
+        return problem(
+            422,
+            "value_refused",
+            "Basis data menolak salah satu nilai yang dikirim (terlalu panjang, di luar rentang, "
+            "atau memuat karakter yang tidak diizinkan). Periksa isian lalu kirim lagi.",
+            request=request,
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,
         "internal_error",
         "Terjadi kesalahan di server. Data yang sudah tersimpan tetap aman; coba lagi.",
-        instance=request.url.path,
+        request=request,
     )
 
 
@@ -193,5 +342,8 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "Unprocessable",
+    "is_database_outage",
+    "outage_response",
     "problem",
+    "problem_type",
 ]

@@ -124,3 +124,22 @@ async def test_online_fetches_jwks_and_status_lists(cli, issue, change_status, a
         await change_status(cred.number, "revoke")
         res = cli("verify", cred.vc_jwt, "--jwks", "https://apkd.test/.well-known/jwks.json")
         assert res.exit_code == 1 and "Hasil: DICABUT" in res.output
+
+
+async def test_offline_refuses_the_issuers_status_list_credential(
+    cli, issue, jwks_doc, status_list_jwt, tmp_path
+) -> None:
+    """The status-list credential is signed by the issuer too, but it is no certificate: no
+    holder, no number. Offline verification says so and exits 1 (issue 11, point 12)."""
+    cred, _ = await issue()
+    jwks, rev, _ = await _files(tmp_path, jwks_doc, status_list_jwt, cred)
+    res = cli("verify", Path(rev).read_text(), "--jwks", jwks, "--json")
+    assert res.exit_code == 1, res.output
+    out = json.loads(res.output)
+    assert out["valid"] is False
+    signature = next(c for c in out["checks"] if c["name"] == "signature")
+    assert not signature["ok"] and "bukan sertifikat" in signature["detail"]
+    res = cli("verify", Path(rev).read_text(), "--jwks", jwks)
+    assert res.exit_code == 1 and "Sah per" not in res.output
+    # the credential itself still verifies
+    assert cli("verify", cred.vc_jwt, "--jwks", jwks).exit_code == 0

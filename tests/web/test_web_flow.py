@@ -245,7 +245,8 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     again = await c.post(f"/api/v1/attempts/{aid}/submit", json={}, headers=cand)
     assert again.json() == r.json()
     r = await put(3, None, 99)
-    assert r.status_code == 409 and r.json()["code"] == "attempt_closed" and r.json()["status"] == "submitted"
+    assert r.status_code == 409 and r.json()["code"] == "attempt_closed" and r.json()["attempt_status"] == "submitted"
+    assert r.json()["status"] == 409
     r = await c.get(f"/api/v1/attempts/{aid}", headers=cand)
     assert r.json()["status"] == "submitted"
     roster = (await c.get(f"/api/v1/sessions/{sid}/roster", headers=proctor)).json()

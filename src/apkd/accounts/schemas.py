@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from msgspec import Struct
 
+from apkd.bounds import FullName, NipInput, OrgName, Password, RegionCode, Role, Username
+
 
 class LoginRequest(Struct):
-    username: str
-    password: str
+    username: Username
+    password: Password
 
 
 class TokenResponse(Struct):
@@ -16,14 +18,14 @@ class TokenResponse(Struct):
 
 
 class UserCreate(Struct):
-    username: str
-    password: str
-    role: str
-    full_name: str
-    nip: str | None = None
-    instansi: str | None = None
-    jabatan: str | None = None
-    region_code: str | None = None
+    username: Username
+    password: Password
+    role: Role
+    full_name: FullName
+    nip: NipInput | None = None
+    instansi: OrgName | None = None
+    jabatan: OrgName | None = None
+    region_code: RegionCode | None = None
 
 
 class UserPublic(Struct):

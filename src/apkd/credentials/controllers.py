@@ -10,14 +10,16 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import admin_only, any_login, requires
 from apkd.accounts.security import Principal
+from apkd.bounds import INT32_MAX
 from apkd.config import Settings
 from apkd.credentials import qr, service
 from apkd.credentials.models import Credential
@@ -158,7 +160,10 @@ class CredentialController(Controller):
 
     @get("/", guards=[admin_only])
     async def list_credentials(
-        self, db: AsyncSession, settings: Settings, session_id: int | None = None
+        self,
+        db: AsyncSession,
+        settings: Settings,
+        session_id: Annotated[int | None, Parameter(ge=1, le=INT32_MAX)] = None,
     ) -> list[CredentialSummary]:
         """Credentials issued (admin), optionally those of one exam session."""
         return await _summaries(db, await service.list_credentials(db, session_id=session_id), settings)

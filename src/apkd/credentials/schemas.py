@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from msgspec import Struct
 
+from apkd.bounds import Reason
+
 
 class ReasonRequest(Struct):
-    reason: str
+    reason: Reason
 
 
 class HolderPublic(Struct):

@@ -433,7 +433,9 @@ async def _explain_refusal(
 
 def raise_closed(status: str) -> NoReturn:
     why = _CLOSED_WHY.get(status, "Ujian sudah ditutup.")
-    raise Conflict(f"{why} Jawaban tidak dapat diubah lagi.", code="attempt_closed", extra={"status": status})
+    raise Conflict(
+        f"{why} Jawaban tidak dapat diubah lagi.", code="attempt_closed", extra={"attempt_status": status}
+    )
 
 
 _CLOSED_WHY: dict[str, str] = {

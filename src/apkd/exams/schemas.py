@@ -7,22 +7,35 @@ zone for sessions and minutes).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from msgspec import Struct
+from msgspec import Meta, Struct
+
+from apkd.bounds import (
+    PROCTORS_MAX,
+    Description,
+    Int32,
+    Int64,
+    Keyword,
+    Reason,
+    SchemeCode,
+    Timezone,
+    Title,
+    Username,
+)
 
 # --- sessions ------------------------------------------------------------------------------
 
 
 class SessionCreate(Struct):
-    scheme_code: str
-    title: str
-    venue: str
+    scheme_code: SchemeCode
+    title: Title
+    venue: Title
     starts_at: datetime
     ends_at: datetime
-    proctors: list[str] = []
-    timezone: str = "Asia/Makassar"
-    capacity: int | None = None
+    proctors: Annotated[list[Username], Meta(max_length=PROCTORS_MAX)] = []
+    timezone: Timezone = "Asia/Makassar"
+    capacity: Int32 | None = None
 
 
 class SessionPublic(Struct):
@@ -42,7 +55,7 @@ class SessionPublic(Struct):
 
 
 class RegistrationCreate(Struct):
-    username: str
+    username: Username
 
 
 class RegistrationPublic(Struct):
@@ -54,8 +67,8 @@ class RegistrationPublic(Struct):
 
 class AdmitRequest(Struct):
     identity_checked: bool = True
-    note: str | None = None
-    seat: str | None = None  # seat or computer number, shown on the roster and the minutes
+    note: Reason | None = None
+    seat: Keyword | None = None  # seat or computer number, shown on the roster and the minutes
 
 
 class RosterEntry(Struct):
@@ -79,9 +92,9 @@ class RosterEntry(Struct):
 
 
 class IncidentCreate(Struct):
-    category: str
-    description: str
-    attempt_id: int | None = None
+    category: Keyword
+    description: Description
+    attempt_id: Int32 | None = None
 
 
 class IncidentPublic(Struct):
@@ -180,9 +193,9 @@ class AttemptStatus(Struct):
 
 
 class SaveRequest(Struct):
-    seq: int
+    seq: Int64
     response: Any = None
-    current_position: int | None = None
+    current_position: Int32 | None = None
     flagged: bool | None = None
 
 
@@ -200,12 +213,12 @@ class SubmitResult(Struct):
 
 
 class ReasonRequest(Struct):
-    reason: str
+    reason: Reason
 
 
 class ExtendRequest(Struct):
-    minutes: int
-    reason: str
+    minutes: Int32
+    reason: Reason
 
 
 __all__ = [

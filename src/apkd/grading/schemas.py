@@ -6,6 +6,8 @@ from typing import Any
 
 from msgspec import UNSET, Struct, UnsetType
 
+from apkd.bounds import Keyword, Reason
+
 
 class PublishSummary(Struct):
     graded: int  # attempts graded by this call
@@ -35,8 +37,8 @@ class ResultPublic(Struct):
 
 
 class CorrectionRequest(Struct):
-    action: str  # rekey | void
-    reason: str
+    action: Keyword  # rekey | void
+    reason: Reason
     answer: Any | UnsetType = UNSET
 
 

@@ -181,12 +181,29 @@ class Context:
     signature_error: str | None = None
 
 
+CREDENTIAL_TYPE = "OpenBadgeCredential"
+
+
+def _type_words(types: object) -> str:
+    if isinstance(types, list):
+        return ", ".join(str(t)[:60] for t in types[:4]) or "tidak disebut"
+    return str(types)[:60] if types else "tidak disebut"
+
+
 def verify_signature(presented: Presented, keys: Mapping[str, KeyInfo]) -> tuple[Claims | None, str | None]:
     """(claims, None) when the token verifies with a key of `keys` by its kid, else (None, why)."""
     trusted = {kid: info.key for kid, info in keys.items()}
     try:
         if presented.kind == "vc":
             verified = jws.verify_compact(presented.token, trusted, VC_TYP)
+            types = verified.payload.get("type")
+            if not isinstance(types, list) or CREDENTIAL_TYPE not in types:
+                # Signed by the issuer, but not a certificate: e.g. its status-list credential,
+                # which has no holder and no number.
+                return None, (
+                    "Tanda tangan penerbit sah, tetapi ini bukan sertifikat (jenisnya "
+                    f"{_type_words(types)}); hanya sertifikat ({CREDENTIAL_TYPE}) yang diperiksa."
+                )
             return claims_from_vc(verified.payload, presented.token), None
         return claims_from_qr(qrtoken.verify_qr_token(presented.token, trusted)), None
     except jws.JWSError as exc:

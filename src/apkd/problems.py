@@ -1,0 +1,217 @@
+"""The problem types: one Indonesian page per machine ``code`` of an RFC 9457 problem.
+
+Every problem's ``type`` is ``{APKD_BASE_URL}/problems/{code}`` (apkd.errors.problem_type), and
+``GET /problems/{code}`` answers with this page: what the code means and what to do.
+``CATALOG`` holds every code the app raises (tests/test_problems.py keeps it complete).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from litestar import MediaType, Response, get
+
+from apkd.errors import NotFound
+
+# code -> (HTTP status, what it means and what to do)
+CATALOG: dict[str, tuple[int, str]] = {
+    # --- the request itself
+    "bad_request": (
+        400,
+        "Permintaan tidak dapat dibaca (misalnya bukan JSON yang sah). Perbaiki lalu kirim lagi.",
+    ),
+    "validation_error": (
+        400,
+        "Isian tidak sesuai format: ada yang hilang atau jenisnya salah. Lihat 'errors'.",
+    ),
+    "invalid_json": (400, "Isi permintaan harus JSON yang sah."),
+    "invalid_utf8": (400, "Isi permintaan harus teks UTF-8 yang sah."),
+    "json_too_deep": (
+        400,
+        "JSON bersarang terlalu dalam (lebih dari 64 tingkat). Kirim data yang lebih datar.",
+    ),
+    "out_of_range": (
+        422,
+        "Ada isian di luar batasnya: teks terlalu panjang atau angka di luar rentang kolomnya.",
+    ),
+    "forbidden_characters": (
+        422,
+        "Teks memuat karakter kendali (misalnya NUL) atau, pada nama, karakter pembalik arah teks. Hapus lalu kirim lagi.",
+    ),
+    "value_refused": (422, "Basis data menolak salah satu nilai. Periksa panjang dan isi setiap isian."),
+    "unprocessable": (422, "Data tidak dapat diproses. Baca 'detail' untuk perbaikannya."),
+    "payload_too_large": (413, "Isi permintaan melebihi batas ukuran. Kirim data yang lebih kecil."),
+    "headers_too_large": (431, "Header permintaan terlalu besar atau terlalu banyak."),
+    "method_not_allowed": (405, "Metode HTTP ini tidak didukung pada alamat ini."),
+    "not_found": (404, "Alamat atau data yang diminta tidak ada."),
+    # --- logins and roles
+    "unauthorized": (401, "Token akses tidak ada, tidak sah, atau kedaluwarsa. Masuk (login) lagi."),
+    "invalid_credentials": (401, "Nama pengguna atau kata sandi salah."),
+    "login_too_old": (401, "Sesi login sudah terlalu lama. Masuk lagi."),
+    "forbidden": (403, "Peran Anda tidak berhak atas tindakan atau data ini."),
+    "too_many_login_attempts": (
+        429,
+        "Terlalu banyak percobaan masuk yang gagal. Tunggu sesuai Retry-After lalu coba lagi.",
+    ),
+    "rate_limited": (429, "Terlalu banyak permintaan dari alamat Anda. Tunggu sesuai Retry-After."),
+    # --- users
+    "invalid_username": (
+        422,
+        "Nama pengguna 3-64 karakter: huruf kecil, angka, titik, garis bawah, tanda hubung.",
+    ),
+    "invalid_role": (422, "Peran harus admin, proctor, candidate atau auditor."),
+    "weak_password": (422, "Kata sandi terlalu pendek atau terlalu panjang."),
+    "invalid_full_name": (422, "Nama lengkap wajib diisi."),
+    "invalid_nip": (
+        422,
+        "NIP harus 18 digit yang masuk akal (tanggal lahir, TMT CPNS, jenis kelamin, nomor urut).",
+    ),
+    "invalid_region_code": (422, "Kode wilayah harus 4 digit (kode kabupaten/kota)."),
+    "username_taken": (409, "Nama pengguna sudah dipakai. Pilih nama lain."),
+    "nip_taken": (409, "NIP ini sudah terdaftar pada pengguna lain."),
+    "unknown_user": (422, "Pengguna yang disebut tidak ada."),
+    "not_a_candidate": (422, "Pengguna ini bukan peserta ujian."),
+    # --- sessions and registrations
+    "unknown_scheme": (422, "Skema yang disebut tidak ada. Impor bank soalnya terlebih dahulu."),
+    "scheme_not_found": (404, "Skema tidak ditemukan."),
+    "unknown_proctor": (422, "Pengguna yang disebut bukan pengawas."),
+    "invalid_title": (422, "Judul sesi wajib diisi."),
+    "invalid_venue": (422, "Tempat uji wajib diisi."),
+    "invalid_timezone": (422, "Zona waktu tidak dikenal (contoh: Asia/Makassar)."),
+    "invalid_window": (422, "Waktu selesai sesi harus setelah waktu mulai."),
+    "invalid_capacity": (422, "Kapasitas sesi harus 1 atau lebih."),
+    "session_not_found": (404, "Sesi ujian tidak ditemukan."),
+    "not_your_session": (403, "Anda bukan pengawas sesi ujian ini."),
+    "session_full": (409, "Sesi sudah penuh."),
+    "already_registered": (409, "Peserta ini sudah terdaftar pada sesi ini."),
+    "registration_not_found": (404, "Pendaftaran tidak ditemukan."),
+    "not_registered": (403, "Anda tidak terdaftar pada sesi ujian ini."),
+    "not_admitted": (403, "Pengawas belum mengizinkan Anda masuk. Tunjukkan identitas Anda kepada pengawas."),
+    "outside_session_window": (409, "Di luar jendela waktu sesi ujian."),
+    "invalid_category": (422, "Kategori kejadian harus environment, candidate, staff atau technical."),
+    "description_required": (422, "Uraian kejadian wajib diisi."),
+    "description_too_long": (422, "Uraian kejadian terlalu panjang."),
+    "unknown_attempt": (422, "Ujian yang disebut tidak ada pada sesi ini."),
+    "bank_insufficient": (409, "Paket soal tidak dapat disusun dari bank soal. Hubungi admin."),
+    # --- attempts
+    "attempt_not_found": (404, "Ujian tidak ditemukan."),
+    "not_your_attempt": (403, "Ujian ini bukan milik Anda."),
+    "item_not_found": (404, "Nomor soal ini tidak ada pada ujian."),
+    "stale_seq": (
+        409,
+        "Jawaban ini lebih lama dari yang sudah tersimpan ('stored_seq'). Muat ulang ujian; jawaban tersimpan tetap ada.",
+    ),
+    "invalid_seq": (422, "Nomor urut simpan (seq) harus bilangan bulat 0 atau lebih."),
+    "invalid_position": (422, "Nomor soal tidak sah."),
+    "invalid_response": (422, "Jawaban tidak cocok dengan jenis soalnya."),
+    "attempt_closed": (
+        409,
+        "Ujian sudah ditutup (dikumpulkan, waktu habis, atau dihentikan); statusnya ada di 'attempt_status'.",
+    ),
+    "attempt_paused": (409, "Ujian sedang dihentikan sementara oleh pengawas. Tunggu sampai dilanjutkan."),
+    "attempt_moved": (
+        409,
+        "Ujian dipindahkan ke komputer lain oleh pengawas. Tutup halaman ini dan lanjutkan di komputer yang baru.",
+    ),
+    "invalid_seat": (422, "Nomor kursi/komputer paling panjang 16 karakter."),
+    "invalid_variant": (400, "Parameter variant hanya boleh 'excel-id' (atau dikosongkan)."),
+    "other_device": (
+        409,
+        "Ujian ini terikat ke login lain. Minta pengawas melepasnya bila Anda pindah komputer.",
+    ),
+    "save_failed": (
+        503,
+        "Jawaban tidak dapat disimpan saat ini. Jawaban yang tersimpan tetap aman; coba lagi.",
+    ),
+    "reason_required": (422, "Alasan wajib diisi."),
+    "reason_too_long": (422, "Alasan terlalu panjang."),
+    "invalid_minutes": (422, "Tambahan waktu harus menit bulat yang masuk akal."),
+    # --- grading and results
+    "results_not_published": (403, "Hasil ujian belum diumumkan."),
+    "result_not_found": (404, "Hasil ujian ini belum tersedia."),
+    "attempt_not_gradable": (409, "Ujian ini tidak dapat dinilai: paket soalnya tidak lengkap."),
+    "item_version_not_found": (404, "Versi soal tidak ditemukan."),
+    "invalid_action": (422, "Tindakan koreksi harus 'rekey' atau 'void'."),
+    "answer_required": (422, "Kunci jawaban baru ('answer') wajib diisi untuk rekey."),
+    "key_unchanged": (409, "Kunci jawaban baru sama dengan yang berlaku."),
+    "already_voided": (409, "Soal ini sudah dibatalkan."),
+    "invalid_format": (422, "Parameter format harus 'json' atau 'csv'."),
+    # --- credentials and keys
+    "credential_not_found": (404, "Sertifikat tidak ditemukan."),
+    "not_your_credential": (403, "Sertifikat ini bukan milik Anda."),
+    "invalid_number": (400, "Nomor sertifikat tidak sah (bentuk APKD-SKEMA-WILAYAH-TAHUN-NOMOR-CEK)."),
+    "invalid_credential_number": (
+        400,
+        "Nomor sertifikat tidak sah (bentuk APKD-SKEMA-WILAYAH-TAHUN-NOMOR-CEK).",
+    ),
+    "bad_check_character": (400, "Digit pemeriksa nomor sertifikat tidak cocok: periksa salah ketik."),
+    "credential_revoked": (409, "Sertifikat ini sudah dicabut; pencabutan bersifat permanen."),
+    "already_suspended": (409, "Sertifikat ini sudah dibekukan."),
+    "not_suspended": (409, "Sertifikat ini tidak sedang dibekukan."),
+    "status_list_not_found": (404, "Daftar status tidak ditemukan."),
+    "key_not_found": (404, "Kunci penanda tangan tidak ditemukan."),
+    "key_already_compromised": (409, "Kunci ini sudah ditandai bocor."),
+    "invalid_key": (422, "Kunci tidak sah."),
+    "registry_unavailable": (
+        503,
+        "Registri tidak dapat dihubungi. Coba lagi, atau periksa kode QR secara luring.",
+    ),
+    # --- the transparency log
+    "invalid_index": (400, "Indeks log harus bilangan bulat 0 atau lebih."),
+    "invalid_tree_size": (400, "Ukuran pohon harus bilangan bulat 0 atau lebih."),
+    "invalid_range": (400, "Rentang tidak valid: end lebih kecil dari start."),
+    "invalid_proof_request": (400, "Permintaan bukti tidak valid."),
+    "index_out_of_range": (400, "Indeks harus lebih kecil dari ukuran pohon."),
+    "first_after_second": (400, "first tidak boleh lebih besar dari second."),
+    "tree_size_too_large": (400, "Ukuran pohon melebihi ukuran log saat ini."),
+    # --- the server
+    "conflict": (409, "Permintaan bertentangan dengan keadaan data saat ini."),
+    "service_unavailable": (503, "Layanan sedang tidak tersedia. Coba lagi sesuai Retry-After."),
+    "database_unavailable": (
+        503,
+        "Basis data sedang tidak dapat dihubungi. Data yang sudah tersimpan tetap aman; coba lagi sesuai Retry-After.",
+    ),
+    "internal_error": (500, "Kesalahan di server. Data yang sudah tersimpan tetap aman; coba lagi."),
+}
+
+_CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+def page(code: str) -> str:
+    status, text = CATALOG[code]
+    c = html.escape(code)
+    return (
+        '<!doctype html><html lang="id"><head><meta charset="utf-8">'
+        f"<title>Masalah {c}</title>"
+        '<link rel="stylesheet" href="/static/app.css"></head><body><main>'
+        f"<h1>Kode masalah: <code>{c}</code></h1>"
+        f"<p>Status HTTP: {status}</p><p>{html.escape(text)}</p>"
+        "<p>Setiap jawaban galat apkd berbentuk <code>application/problem+json</code> (RFC 9457) dengan "
+        "<code>type</code> (alamat halaman ini), <code>status</code>, <code>title</code>, "
+        "<code>detail</code> (apa yang harus dilakukan) dan <code>code</code>.</p>"
+        "</main></body></html>"
+    )
+
+
+@get(
+    "/problems/{code:str}",
+    opt={"public": True},
+    tags=["ops"],
+    media_type=MediaType.HTML,
+    summary="Penjelasan satu kode masalah (RFC 9457 type)",
+    sync_to_thread=False,
+)
+def problem_page(code: str) -> Response[Any]:
+    if not _CODE_RE.match(code) or code not in CATALOG:
+        raise NotFound(f"Kode masalah '{code[:64]}' tidak dikenal.", code="not_found")
+    return Response(
+        page(code),
+        media_type=MediaType.HTML,
+        headers={"Cache-Control": "public, max-age=86400", "Content-Security-Policy": _CSP},
+    )
+
+
+ROUTES: list[Any] = [problem_page]
