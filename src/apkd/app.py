@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import __version__
 from apkd.accounts import controllers as accounts_controllers
+from apkd.accounts import passwords
 from apkd.accounts.guards import provide_principal
 from apkd.accounts.security import configure_password_hashing
 from apkd.banks import controllers as banks_controllers
@@ -31,6 +32,7 @@ from apkd.errors import EXCEPTION_HANDLERS
 from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
 from apkd.registry import controllers as registry_controllers
+from apkd.registry.ratelimit import public_rate_limit
 from apkd.translog import controllers as translog_controllers
 from apkd.web import controllers as web_controllers
 from apkd.wiring import wire
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     settings = settings or get_settings()
     configure_password_hashing(settings)
     wire(settings)  # cross-domain hooks (grading's credential effects), with this app's settings
+    passwords.configure(settings.password_hash_concurrency)
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -108,6 +111,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             "principal": Provide(provide_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # every public route is limited per client address (routes behind a login are not)
+        before_request=public_rate_limit,
         lifespan=lifespans,
         state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,
