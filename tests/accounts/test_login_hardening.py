@@ -16,24 +16,10 @@ from sqlalchemy import text
 
 from apkd.accounts import security
 from apkd.app import create_app
+from client_peer import with_peer
 
 RIGHT = "rahasia-123"
 WRONG = "salah-sekali"
-
-
-def with_peer(app: Any) -> Any:
-    """Let a test choose the TCP peer address with an ``x-test-peer`` header (the test client
-    always says "testclient")."""
-    inner = app.asgi_handler
-
-    async def handler(scope: Any, receive: Any, send: Any) -> None:
-        for name, value in scope.get("headers", ()):
-            if name == b"x-test-peer":
-                scope["client"] = (value.decode(), 40000)
-        await inner(scope, receive, send)
-
-    app.asgi_handler = handler
-    return app
 
 
 @pytest.fixture

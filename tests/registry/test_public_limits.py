@@ -15,19 +15,7 @@ from apkd.app import create_app
 from apkd.clientaddr import limit_key, resolve
 from apkd.config import ConfigError, load_settings
 from apkd.registry.ratelimit import public_rate_limit
-
-
-def with_peer(app: Any) -> Any:
-    inner = app.asgi_handler
-
-    async def handler(scope: Any, receive: Any, send: Any) -> None:
-        for name, value in scope.get("headers", ()):
-            if name == b"x-test-peer":
-                scope["client"] = (value.decode(), 40000)
-        await inner(scope, receive, send)
-
-    app.asgi_handler = handler
-    return app
+from client_peer import with_peer
 
 
 @pytest.fixture(autouse=True)
