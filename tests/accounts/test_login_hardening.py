@@ -164,10 +164,20 @@ async def test_password_checks_do_not_block_other_requests(c, make_user, monkeyp
 
 
 def test_argon2id_parameters_follow_owasp() -> None:
+    """The defaults (tests run with a cheap cost): OWASP's m=19 MiB, t=2, p=1 for Argon2id."""
     from argon2 import extract_parameters
 
-    params = extract_parameters(security.hash_password("rahasia-123"))
-    assert (params.memory_cost, params.time_cost, params.parallelism) == (19 * 1024, 2, 1)
+    from apkd.config import Settings
+
+    defaults = Settings()
+    owasp = (19 * 1024, 2, 1)
+    assert (
+        defaults.password_hash_memory_kib,
+        defaults.password_hash_time_cost,
+        defaults.password_hash_parallelism,
+    ) == owasp
+    params = extract_parameters(security._Hashing().hasher.hash("rahasia-123"))
+    assert (params.memory_cost, params.time_cost, params.parallelism) == owasp
     assert params.type.name == "ID"
 
 

@@ -171,9 +171,9 @@ async def rotate_refresh_token(
     result = await session.execute(
         update(LoginRecord)
         .where(
-            LoginRecord.sid == sid,  # type: ignore[arg-type]
-            LoginRecord.refresh_hash == record.refresh_hash,  # type: ignore[arg-type]
-            LoginRecord.ended_at.is_(None),  # type: ignore[union-attr]
+            col(LoginRecord.sid) == sid,
+            col(LoginRecord.refresh_hash) == record.refresh_hash,
+            col(LoginRecord.ended_at).is_(None),
         )
         .values(refresh_hash=digest, refreshed_at=now)
         .execution_options(synchronize_session=False)
@@ -225,7 +225,7 @@ async def end_login(session: AsyncSession, sid: str, reason: str) -> None:
     """End one login: its refresh token is spent and its access tokens fail (logout)."""
     await session.execute(
         update(LoginRecord)
-        .where(LoginRecord.sid == sid, LoginRecord.ended_at.is_(None))  # type: ignore[arg-type, union-attr]
+        .where(col(LoginRecord.sid) == sid, col(LoginRecord.ended_at).is_(None))
         .values(ended_at=utcnow(), end_reason=reason)
         .execution_options(synchronize_session=False)
     )
@@ -239,12 +239,12 @@ async def end_user_tokens(
     goes up, so access tokens fail; the logins end, so refresh tokens fail."""
     user.token_version += 1
     session.add(user)
-    conditions = [LoginRecord.user_id == user.id, LoginRecord.ended_at.is_(None)]  # type: ignore[union-attr]
+    conditions = [col(LoginRecord.user_id) == user.id, col(LoginRecord.ended_at).is_(None)]
     if keep_sid is not None:
-        conditions.append(LoginRecord.sid != keep_sid)
+        conditions.append(col(LoginRecord.sid) != keep_sid)
     await session.execute(
         update(LoginRecord)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(*conditions)
         .values(ended_at=utcnow(), end_reason=reason)
         .execution_options(synchronize_session=False)
     )
