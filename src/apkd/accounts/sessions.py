@@ -81,6 +81,31 @@ def _refresh_left(settings: Settings, created_at: datetime, now: datetime) -> in
     return int((created_at + timedelta(hours=settings.login_max_hours) - now).total_seconds())
 
 
+def _pair(
+    settings: Settings,
+    user: User,
+    *,
+    sid: str,
+    auth_time: int,
+    now: datetime,
+    refresh: str | None = None,
+    refresh_left: int | None = None,
+) -> TokenPair:
+    """An access token of login ``sid`` for ``user`` at its current token version."""
+    assert user.id is not None
+    token, ttl = issue_token(
+        settings,
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        sid=sid,
+        auth_time=auth_time,
+        version=user.token_version,
+        now=now,
+    )
+    return TokenPair(token, ttl, refresh, refresh_left, user.role)
+
+
 async def start_login(session: AsyncSession, settings: Settings, user: User) -> TokenPair:
     """A new login for ``user``: its record, an access token and its first refresh token."""
     assert user.id is not None
@@ -95,17 +120,10 @@ async def start_login(session: AsyncSession, settings: Settings, user: User) -> 
     refresh, digest = _new_refresh(sid)
     session.add(LoginRecord(sid=sid, user_id=user.id, created_at=now, refresh_hash=digest))
     await session.flush()
-    token, ttl = issue_token(
-        settings,
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        sid=sid,
-        auth_time=int(now.timestamp()),
-        version=user.token_version,
-        now=now,
+    left = _refresh_left(settings, now, now)
+    return _pair(
+        settings, user, sid=sid, auth_time=int(now.timestamp()), now=now, refresh=refresh, refresh_left=left
     )
-    return TokenPair(token, ttl, refresh, _refresh_left(settings, now, now), user.role)
 
 
 async def continue_login(
@@ -113,7 +131,6 @@ async def continue_login(
 ) -> TokenPair:
     """New tokens for the caller's own login after its user's version went up (a password
     change): same ``sid`` and ``auth_time``, the current version, a new refresh token."""
-    assert user.id is not None
     now = utcnow()
     record = await session.get(LoginRecord, principal.sid)
     refresh: str | None = None
@@ -124,17 +141,15 @@ async def continue_login(
         session.add(record)
         refresh_left = _refresh_left(settings, record.created_at, now)
     await session.flush()
-    token, ttl = issue_token(
+    return _pair(
         settings,
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
+        user,
         sid=principal.sid,
         auth_time=principal.auth_time,
-        version=user.token_version,
         now=now,
+        refresh=refresh,
+        refresh_left=refresh_left,
     )
-    return TokenPair(token, ttl, refresh, refresh_left, user.role)
 
 
 def _refused(detail: str, code: str) -> Unauthorized:
@@ -180,18 +195,9 @@ async def rotate_refresh_token(
     )
     if not isinstance(result, CursorResult) or result.rowcount != 1:  # a concurrent use won
         raise _refused("Token penyegar ini sudah dipakai. Silakan masuk lagi.", "refresh_token_reused")
-    assert user.id is not None
-    token, ttl = issue_token(
-        settings,
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        sid=sid,
-        auth_time=int(record.created_at.timestamp()),
-        version=user.token_version,
-        now=now,
-    )
-    return TokenPair(token, ttl, refresh, _refresh_left(settings, record.created_at, now), user.role)
+    left = _refresh_left(settings, record.created_at, now)
+    auth_time = int(record.created_at.timestamp())
+    return _pair(settings, user, sid=sid, auth_time=auth_time, now=now, refresh=refresh, refresh_left=left)
 
 
 async def refresh_access_token(session: AsyncSession, settings: Settings, principal: Principal) -> TokenPair:
@@ -203,16 +209,7 @@ async def refresh_access_token(session: AsyncSession, settings: Settings, princi
     user = await session.get(User, principal.user_id)
     if user is None or not user.is_active or user.token_version != principal.version:
         raise _refused("Sesi login sudah berakhir. Silakan masuk lagi.", "login_ended")
-    token, ttl = issue_token(
-        settings,
-        user_id=principal.user_id,
-        username=user.username,
-        role=user.role,
-        sid=principal.sid,
-        auth_time=principal.auth_time,
-        version=user.token_version,
-    )
-    return TokenPair(token, ttl, None, None, user.role)
+    return _pair(settings, user, sid=principal.sid, auth_time=principal.auth_time, now=utcnow())
 
 
 async def _end_committed(factory: async_sessionmaker[AsyncSession], sid: str, reason: str) -> None:
@@ -353,6 +350,14 @@ async def _look_up(engine: AsyncEngine, key: tuple[int, str], ttl: float) -> _St
     return state
 
 
+def _unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "Basis data tidak dapat dihubungi untuk memeriksa login. Coba lagi sebentar lagi.",
+        code="database_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def ensure_current(engine: AsyncEngine, settings: Settings, principal: Principal) -> None:
     """Raise 401 unless the principal's login still stands: user active, token version current,
     login not ended. Looked up at most once per APKD_AUTH_RECHECK_SECONDS per login and worker."""
@@ -371,22 +376,14 @@ async def ensure_current(engine: AsyncEngine, settings: Settings, principal: Pri
                 future.set_exception(exc)
                 future.exception()  # retrieved: the waiters re-raise it
                 log.warning("login check failed: %s: %s", type(exc).__name__, exc)
-                raise ServiceUnavailable(
-                    "Basis data tidak dapat dihubungi untuk memeriksa login. Coba lagi sebentar lagi.",
-                    code="database_unavailable",
-                    headers={"Retry-After": "5"},
-                ) from exc
+                raise _unavailable() from exc
             finally:
                 _inflight.pop(key, None)
         else:
             try:
                 state = await asyncio.shield(future)
             except Exception as exc:
-                raise ServiceUnavailable(
-                    "Basis data tidak dapat dihubungi untuk memeriksa login. Coba lagi sebentar lagi.",
-                    code="database_unavailable",
-                    headers={"Retry-After": "5"},
-                ) from exc
+                raise _unavailable() from exc
     if state is None or not state.active or state.ended or state.version != principal.version:
         raise Unauthorized(
             "Sesi login sudah berakhir (keluar, kata sandi diganti, atau akun dinonaktifkan). Silakan masuk lagi.",
