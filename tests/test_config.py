@@ -70,7 +70,7 @@ def test_every_knob_is_a_setting(tmp_path: Path) -> None:
         ("APKD_SWEEP_SECONDS", "sering", "APKD_SWEEP_SECONDS harus bilangan"),
         ("APKD_REGISTRY_CACHE_SECONDS", "-1", "tidak negatif"),
         ("APKD_DIRECT_POOL_SIZE", "0", "APKD_DIRECT_POOL_SIZE minimal 1"),
-        ("APKD_PASSWORD_HASH_MEMORY_KIB", "16", "minimal 8 ×"),
+        ("APKD_PASSWORD_HASH_MEMORY_KIB", "4", "minimal 8 ×"),
     ],
 )
 def test_bad_knobs_are_clear(tmp_path: Path, name: str, value: str, says: str) -> None:

@@ -1,7 +1,7 @@
 """exam room: released logins, arrival at the door, seat numbers
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import apkd.dbtypes
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import __version__, problems
 from apkd.accounts import controllers as accounts_controllers
+from apkd.accounts import passwords
 from apkd.accounts.guards import provide_principal
 from apkd.accounts.security import configure_password_hashing
 from apkd.apidocs import OpenAPIDocument, SwaggerPage, assets_router
@@ -33,6 +34,7 @@ from apkd.errors import EXCEPTION_HANDLERS, RETRY_AFTER_OUTAGE
 from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
 from apkd.registry import controllers as registry_controllers
+from apkd.registry.ratelimit import public_rate_limit
 from apkd.translog import controllers as translog_controllers
 from apkd.web import controllers as web_controllers
 from apkd.wiring import wire
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     settings = settings or get_settings()
     configure_password_hashing(settings)
     wire(settings)  # cross-domain hooks (grading's credential effects), with this app's settings
+    passwords.configure(settings.password_hash_concurrency)
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[path_bounds],
         before_send=[security_headers(settings)],
+        # every public route is limited per client address (routes behind a login are not)
+        before_request=public_rate_limit,
         lifespan=lifespans,
         state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,

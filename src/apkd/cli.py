@@ -174,7 +174,9 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # apkd reads X-Forwarded-For itself, from APKD_TRUSTED_PROXIES only (apkd.clientaddr);
+        # uvicorn's own handling would believe any local client.
+        proxy_headers=False,
         log_level="info",
     )
 

@@ -46,10 +46,27 @@ class Settings:
     registry_cache_seconds: float = 5.0
     # Seconds between sweeps closing overdue attempts (0: no sweeper in this process).
     sweep_seconds: float = 15.0
-    # argon2id cost: RFC 9106's "second recommended" (low-memory) parameters by default.
-    password_hash_time_cost: int = 3
-    password_hash_memory_kib: int = 64 * 1024
-    password_hash_parallelism: int = 4
+    # argon2id cost: OWASP's Password Storage Cheat Sheet parameters by default (m=19 MiB, t=2, p=1).
+    password_hash_time_cost: int = 2
+    password_hash_memory_kib: int = 19 * 1024
+    password_hash_parallelism: int = 1
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For is believed (empty:
+    # none; the peer address is the client).
+    trusted_proxies: tuple[str, ...] = ()
+    # Requests per minute per client on cacheable public documents (JWKS, status lists,
+    # checkpoint, proofs, schemes, pages, static files) and on the login route.
+    public_document_rate_limit: int = 1200
+    login_rate_limit: int = 600
+    # Failed logins: free failures per username and per client address within the window,
+    # then each further attempt waits a delay growing to login_max_delay_seconds.
+    login_user_failures: int = 5
+    login_address_failures: int = 100
+    login_failure_window_seconds: int = 900
+    login_max_delay_seconds: int = 60
+    # Password hashes computed at once per worker (each in a thread of its own).
+    password_hash_concurrency: int = 2
+    # Seconds a worker trusts its last look at a login (user active, token version, logout).
+    auth_recheck_seconds: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +112,20 @@ def _positive_int_env(environ: dict[str, str] | os._Environ[str], name: str, def
     if value < 1:
         raise ConfigError(f"{name} minimal 1")
     return value
+
+
+def _trusted_proxies(raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    out = []
+    for part in raw.replace(",", " ").split():
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise ConfigError(
+                f"APKD_TRUSTED_PROXIES: {part!r} bukan alamat IP atau jaringan (contoh: 10.0.0.5, 10.0.0.0/24)"
+            ) from exc
+    return tuple(out)
 
 
 def _dev_secret(var_dir: Path) -> str:
@@ -168,6 +199,27 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         password_hash_memory_kib=_password_memory(env_map, parallelism),
         password_hash_parallelism=parallelism,
+        trusted_proxies=_trusted_proxies(env_map.get("APKD_TRUSTED_PROXIES", "")),
+        public_document_rate_limit=_int_env(
+            env_map, "APKD_PUBLIC_DOCUMENT_RATE_LIMIT", Settings.public_document_rate_limit
+        ),
+        login_rate_limit=_int_env(env_map, "APKD_LOGIN_RATE_LIMIT", Settings.login_rate_limit),
+        login_user_failures=_positive_int_env(
+            env_map, "APKD_LOGIN_USER_FAILURES", Settings.login_user_failures
+        ),
+        login_address_failures=_positive_int_env(
+            env_map, "APKD_LOGIN_ADDRESS_FAILURES", Settings.login_address_failures
+        ),
+        login_failure_window_seconds=_positive_int_env(
+            env_map, "APKD_LOGIN_FAILURE_WINDOW_SECONDS", Settings.login_failure_window_seconds
+        ),
+        login_max_delay_seconds=_int_env(
+            env_map, "APKD_LOGIN_MAX_DELAY_SECONDS", Settings.login_max_delay_seconds
+        ),
+        password_hash_concurrency=_positive_int_env(
+            env_map, "APKD_PASSWORD_HASH_CONCURRENCY", Settings.password_hash_concurrency
+        ),
+        auth_recheck_seconds=_int_env(env_map, "APKD_AUTH_RECHECK_SECONDS", Settings.auth_recheck_seconds),
     )
 
 

@@ -111,6 +111,14 @@ CATALOG: dict[str, tuple[int, str]] = {
         "Ujian sudah ditutup (dikumpulkan, waktu habis, atau dihentikan); statusnya ada di 'attempt_status'.",
     ),
     "attempt_paused": (409, "Ujian sedang dihentikan sementara oleh pengawas. Tunggu sampai dilanjutkan."),
+    "account_inactive": (401, "Akun ini dinonaktifkan. Hubungi admin lembaga sertifikasi."),
+    "login_ended": (
+        401,
+        "Login ini sudah berakhir (keluar, kata sandi diganti, atau akun dinonaktifkan). Silakan masuk lagi.",
+    ),
+    "same_password": (422, "Kata sandi baru harus berbeda dari yang lama."),
+    "user_not_found": (404, "Pengguna tidak ditemukan. Periksa nomor pengguna."),
+    "cannot_deactivate_self": (409, "Admin tidak dapat menonaktifkan akunnya sendiri; minta admin lain."),
     "attempt_moved": (
         409,
         "Ujian dipindahkan ke komputer lain oleh pengawas. Tutup halaman ini dan lanjutkan di komputer yang baru.",

@@ -1,5 +1,9 @@
 """Who may call a route. Every route handler either declares guards from here or is marked
-``opt={"public": True}``; a test walks the whole app to keep it that way."""
+``opt={"public": True}``; a test walks the whole app to keep it that way.
+
+A guard checks the token's signature and expiry (remembered per token string), then that its
+login still stands (apkd.accounts.sessions.ensure_current: user active, token version current,
+not logged out; looked up at most every few seconds per login and worker)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal, TokenError, decode_token_with_expiry
+from apkd.accounts.sessions import ensure_current
 
 _STATE_KEY = "apkd_principal"
 
@@ -61,6 +66,7 @@ def requires(*roles: str) -> Guard:
     # async: Litestar runs a sync guard in a worker thread, which costs more than the check.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = principal_from(connection)
+        await ensure_current(connection.app.state.engine, connection.app.state.settings, principal)
         if allowed and principal.role not in allowed:
             raise PermissionDeniedException("Peran Anda tidak berhak mengakses sumber ini")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from apkd.dbtypes import UTCDateTime, utcnow
@@ -34,13 +35,37 @@ class User(SQLModel, table=True):
     region_code: str | None = Field(default=None, max_length=4)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Carried by every access token; bumped to end all of the user's tokens (deactivation,
+    # password change or reset).
+    token_version: int = Field(default=0)
+    # Where the user last logged in: the right password from there skips the per-user slowdown.
+    last_login_addr: str | None = Field(default=None, max_length=64)
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed logins per username in the current window, shared by every worker."""
+    """Login attempts per key (``u:<username>``, ``x:<bucket>`` for unknown usernames,
+    ``a:<client address>``), shared by every worker; see apkd.accounts.throttle.
+    Times are milliseconds since the epoch, so the counting UPSERT is the same SQL on
+    SQLite and PostgreSQL."""
 
     __tablename__ = "login_throttle"
 
-    username: str = Field(primary_key=True, max_length=64)
-    window_start: datetime = Field(sa_type=UTCDateTime)
+    key: str = Field(primary_key=True, max_length=80)
     failures: int = Field(default=0)
+    last_ms: int = Field(sa_type=BigInteger, index=True)
+    next_ms: int = Field(sa_type=BigInteger)
+    grant_id: str = Field(max_length=32)
+
+
+class LoginRecord(SQLModel, table=True):
+    """One login (``sid``): its current refresh token (hashed) and whether it has ended."""
+
+    __tablename__ = "auth_login"
+
+    sid: str = Field(primary_key=True, max_length=43)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    refresh_hash: str = Field(max_length=64)
+    refreshed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, max_length=32)

@@ -15,6 +15,22 @@ class TokenResponse(Struct):
     expires_in: int
     role: str
     token_type: str = "Bearer"
+    # One use: POST /api/v1/auth/refresh {refresh_token} spends it and returns the next one.
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
+
+
+class RefreshRequest(Struct):
+    refresh_token: str | None = None
+
+
+class PasswordChange(Struct):
+    old_password: str
+    new_password: str
+
+
+class PasswordReset(Struct):
+    new_password: str
 
 
 class UserCreate(Struct):
@@ -37,3 +53,4 @@ class UserPublic(Struct):
     instansi: str | None
     jabatan: str | None
     region_code: str | None
+    is_active: bool = True

@@ -1,27 +1,23 @@
-"""Users and logins: the rules, given a session."""
+"""Users: the rules, given a session (logins and passwords: apkd.accounts.logins)."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import audit
-from apkd.accounts.models import ROLES, LoginThrottle, User
+from apkd.accounts.models import ROLES, User
 from apkd.accounts.nip import NipError, validate_nip
+from apkd.accounts.passwords import hash_password
 from apkd.accounts.schemas import UserCreate
-from apkd.accounts.security import hash_password, needs_rehash, verify_password
-from apkd.db import utcnow
-from apkd.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
+from apkd.errors import Conflict, Unprocessable
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
-LOGIN_WINDOW = timedelta(minutes=1)
-LOGIN_MAX_FAILURES = 5
 
 
 def validate_new_user(data: UserCreate) -> UserCreate:
@@ -63,6 +59,7 @@ def validate_new_user(data: UserCreate) -> UserCreate:
 
 async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | None) -> User:
     clean = validate_new_user(data)
+    password_hash = await hash_password(clean.password)  # before the transaction: it is slow
     taken = (await session.exec(select(User).where(User.username == clean.username))).first()
     if taken is not None:
         raise Conflict(f"Nama pengguna '{clean.username}' sudah dipakai.", code="username_taken")
@@ -72,7 +69,7 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | N
             raise Conflict("NIP ini sudah terdaftar pada pengguna lain.", code="nip_taken")
     user = User(
         username=clean.username,
-        password_hash=hash_password(clean.password),
+        password_hash=password_hash,
         role=clean.role,
         full_name=clean.full_name,
         nip=clean.nip,
@@ -95,44 +92,4 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | N
         actor=actor,
         details={"username": user.username, "role": user.role},
     )
-    return user
-
-
-async def authenticate(session: AsyncSession, username: str, password: str) -> User:
-    """Check a login; slow down repeated failures for one username (shared by all workers)."""
-    username = username.strip().lower()[:64]
-    now = utcnow()
-    throttle = await session.get(LoginThrottle, username)
-    if (
-        throttle is not None
-        and now - throttle.window_start < LOGIN_WINDOW
-        and throttle.failures >= LOGIN_MAX_FAILURES
-    ):
-        retry = int((throttle.window_start + LOGIN_WINDOW - now).total_seconds()) + 1
-        raise TooManyRequests(
-            f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {retry} detik.",
-            code="too_many_login_attempts",
-            headers={"Retry-After": str(retry)},
-        )
-    user = (await session.exec(select(User).where(User.username == username))).first()
-    ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.is_active:
-        if throttle is None:
-            session.add(LoginThrottle(username=username, window_start=now, failures=1))
-        elif now - throttle.window_start >= LOGIN_WINDOW:
-            throttle.window_start, throttle.failures = now, 1
-        else:
-            throttle.failures += 1
-        # Early commit (docs/decisions): the failure must be counted even though the request
-        # ends in a 401, which rolls back its unit of work.
-        try:
-            await session.commit()
-        except IntegrityError:  # another worker recorded a failure for this name first
-            await session.rollback()
-        raise Unauthorized("Nama pengguna atau kata sandi salah.", code="invalid_credentials")
-    if throttle is not None:
-        await session.delete(throttle)
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    await session.flush()
     return user

@@ -1,8 +1,13 @@
-"""Rate limiting of public routes per client address, shared by every worker process.
+"""Rate limiting of every public route per client address, shared by every worker process.
 
-A fixed one-minute window per client IP, ``settings.public_rate_limit`` requests per window
-(0 turns the limit off). Over the limit: ``429`` problem+json with ``Retry-After`` (seconds
-to the next window).
+A fixed one-minute window per client address (apkd.clientaddr) and class of route:
+``APKD_PUBLIC_RATE_LIMIT`` requests per window on the public API (registry, verification, log
+entries and look-ups), ``APKD_PUBLIC_DOCUMENT_RATE_LIMIT`` on cacheable documents (JWKS, status
+lists, checkpoint, log key, proofs, schemes, pages, static files, the OpenAPI document) and
+``APKD_LOGIN_RATE_LIMIT`` on login and refresh. ``APKD_PUBLIC_RATE_LIMIT=0`` turns them all
+off (a benchmark behind one load generator); 0 in another turns that class off. Listing log
+entries costs one per entry asked for. Over the limit: ``429`` problem+json with
+``Retry-After`` (seconds to the next window).
 
 The counter lives where every worker sees it (docs/design.md: "Litestar's rate limiter is per process
 unless given a shared store"):
@@ -20,7 +25,8 @@ round trip per request.
 The limiter fails open: when its store cannot be used, the request is served (and a
 warning logged). Abuse control must not take the registry down with it.
 
-Use it on any public route handler or router: ``before_request=public_rate_limit``.
+``create_app`` installs it as the whole app's ``before_request`` hook; it limits public routes
+only.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from typing import Any, Protocol
 
 from litestar import Request, Response
 
+from apkd.clientaddr import client_address, limit_key
 from apkd.config import Settings
 from apkd.errors import problem
 
@@ -175,9 +182,10 @@ class Batched:
 _stores: dict[tuple[str, str, int], CounterStore] = {}
 
 
-def counter_for(settings: Settings) -> CounterStore:
-    """The shared counter for these settings, batched per process (see `Batched`)."""
-    ident = (settings.redis_url, str(settings.var_dir), settings.public_rate_limit)
+def counter_for(settings: Settings, limit: int | None = None) -> CounterStore:
+    """The shared counter for these settings and this limit, batched per process (`Batched`)."""
+    limit = settings.public_rate_limit if limit is None else limit
+    ident = (settings.redis_url, str(settings.var_dir), limit)
     store = _stores.get(ident)
     if store is None:
         shared: CounterStore = (
@@ -185,33 +193,121 @@ def counter_for(settings: Settings) -> CounterStore:
             if settings.redis_url
             else SQLiteCounter(Path(settings.var_dir) / "ratelimit.sqlite3")
         )
-        store = _stores[ident] = Batched(shared, settings.public_rate_limit)
+        store = _stores[ident] = Batched(shared, limit)
     return store
 
 
 def client_key(request: Request[Any, Any, Any]) -> str:
-    client = request.client
-    return client.host if client is not None and client.host else "unknown"
+    """The client's address as limits count it (apkd.clientaddr: X-Forwarded-For only from
+    APKD_TRUSTED_PROXIES; IPv6 per /64)."""
+    settings: Settings = request.app.state.settings
+    return limit_key(client_address(request.scope, settings.trusted_proxies))
+
+
+# Cacheable public documents, fetched again and again by verifiers, browsers and witnesses:
+# the higher limit (APKD_PUBLIC_DOCUMENT_RATE_LIMIT).
+DOCUMENT_PREFIXES = (
+    "/.well-known/",
+    "/api/v1/status-lists/",
+    "/api/v1/log/checkpoint",
+    "/api/v1/log/key",
+    "/api/v1/log/proof/",
+    "/api/v1/schemes",
+    "/static/",
+    "/ujian",
+    "/pengawas",
+    "/healthz",
+    "/schema",
+    "/issuer",
+)
+# The login routes: their own limit (APKD_LOGIN_RATE_LIMIT), high enough for a test site whose
+# candidates share one address; failed attempts are throttled besides (apkd.accounts.throttle).
+LOGIN_PATHS = ("/api/v1/auth/login", "/api/v1/auth/refresh")
+LOG_ENTRIES_PATH = "/api/v1/log/entries"
+LOG_PAGE = 1000  # apkd.translog.service.MAX_PAGE
+_UNLIMITED_ROLES = frozenset({"admin", "auditor"})
+
+
+def limit_class(settings: Settings, method: str, path: str) -> tuple[str, int]:
+    """(class name, requests per minute) of a public request."""
+    if path in LOGIN_PATHS:
+        return "login", settings.login_rate_limit
+    if method in ("GET", "HEAD") and path.startswith(DOCUMENT_PREFIXES):
+        return "doc", settings.public_document_rate_limit
+    return "api", settings.public_rate_limit
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    if raw is None or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+async def _entries_cost(request: Request[Any, Any, Any]) -> int:
+    """What listing log entries costs: one per entry asked for, as a registry look-up costs one
+    (each leaf names a credential number), so the whole log cannot be harvested faster than the
+    limit allows. Admins and auditors (a valid token) pay one per request."""
+    if request.headers.get("authorization"):
+        from apkd.accounts.guards import principal_from
+        from apkd.accounts.sessions import ensure_current
+
+        try:
+            principal = principal_from(request)
+            await ensure_current(request.app.state.engine, request.app.state.settings, principal)
+        except Exception:  # not a valid login: counted as anonymous
+            principal = None
+        if principal is not None and principal.role in _UNLIMITED_ROLES:
+            return 1
+    start = _int_or_none(request.query_params.get("start"))
+    end = _int_or_none(request.query_params.get("end"))
+    if start is None:
+        return 1  # refused by the handler anyway
+    if end is None or end - start > LOG_PAGE:
+        return LOG_PAGE
+    return max(1, end - start)
+
+
+def _is_limited(request: Request[Any, Any, Any]) -> bool:
+    handler = request.scope.get("route_handler")
+    if handler is not None and handler.opt.get("public") is True:
+        return True
+    return str(request.scope.get("path", "")).startswith("/schema")
 
 
 async def public_rate_limit(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """before_request hook: None to serve the request, or the 429 problem response."""
+    """before_request hook of the whole app: None to serve the request, or the 429 problem
+    response. Applies to public routes only (``opt={"public": True}``, and the OpenAPI
+    document); routes behind a login are not limited per address."""
     settings: Settings = request.app.state.settings
-    limit = settings.public_rate_limit
+    if settings.public_rate_limit <= 0 or not _is_limited(request):
+        return None
+    path = str(request.scope.get("path", ""))
+    name, limit = limit_class(settings, request.method, path)
     if limit <= 0:
         return None
-    store: CounterStore = getattr(request.app.state, "rate_limit_store", None) or counter_for(settings)
+    cost = await _entries_cost(request) if path == LOG_ENTRIES_PATH else 1
+    state = request.app.state
+    store: CounterStore = getattr(state, "rate_limit_store", None) or counter_for(settings, limit)
     now = time.time()
     window = int(now // WINDOW_SECONDS)
+    retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+    if cost > limit:
+        return problem(
+            429,
+            "rate_limited",
+            f"Tanpa login auditor, daftar entri log dibatasi {limit} entri per menit: "
+            f"mintalah rentang start/end yang lebih kecil (paling banyak {limit} entri).",
+            headers={"Retry-After": str(retry_after)},
+            instance=request.url.path,
+        )
     try:
         async with asyncio.timeout(1.0):  # no task per request, unlike wait_for
-            count = await store.hit(client_key(request), window)
+            count = await store.hit(f"{name}:{client_key(request)}", window, cost)
     except Exception as exc:  # fail open: see the module docstring
         log.warning("rate limit store unavailable: %s: %s", type(exc).__name__, exc)
         return None
     if count <= limit:
         return None
-    retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     return problem(
         429,
         "rate_limited",

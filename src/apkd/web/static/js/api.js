@@ -57,6 +57,9 @@ export class Client {
   _store(token, username) {
     this.login = {
       access_token: token.access_token,
+      // one use: each refresh spends it and brings the next one
+      refresh_token: token.refresh_token || (this.login && this.login.refresh_token) || null,
+      expires_at: Date.now() + (Number(token.expires_in) || 0) * 1000,
       role: token.role,
       expires_in: token.expires_in,
       username,
@@ -75,13 +78,24 @@ export class Client {
     this.refreshTimer = setTimeout(() => this.refresh().catch(() => {}), seconds * 1000);
   }
 
+  // Forget the login here and end it on the server (best effort: the page forgets it anyway).
   clear() {
     clearTimeout(this.refreshTimer);
+    const login = this.login;
     this.login = null;
     try {
       sessionStorage.removeItem(this.key);
     } catch (_err) {
       // nothing stored
+    }
+    if (login && login.access_token) {
+      fetch('/api/v1/auth/logout', {
+        method: 'POST',
+        headers: {Authorization: `Bearer ${login.access_token}`},
+        credentials: 'omit',
+        cache: 'no-store',
+        keepalive: true,
+      }).catch(() => {});
     }
   }
 
@@ -91,10 +105,17 @@ export class Client {
     return token;
   }
 
-  // A fresh token for the same login (the exam stays bound to it).
+  // A fresh token for the same login (the exam stays bound to it): with the access token while
+  // it is valid; once it has expired (a computer left asleep), with the one-use refresh token.
+  // (Spending the refresh token only then keeps a duplicated tab from presenting a spent one,
+  // which would end the login.)
   async refresh() {
     if (!this.loggedIn) return null;
-    const token = await this.request('POST', '/api/v1/auth/refresh');
+    const expired = this.login.expires_at && Date.now() > this.login.expires_at - 10000;
+    const token =
+      expired && this.login.refresh_token
+        ? await this.request('POST', '/api/v1/auth/refresh', {refresh_token: this.login.refresh_token}, {auth: false})
+        : await this.request('POST', '/api/v1/auth/refresh');
     this._store(token, this.username);
     return token;
   }
