@@ -38,7 +38,7 @@ APPLIED_LEVELS = ("penerapan", "penalaran")
 # A negative question: the exception is asked for. Written in lower case it is easy to miss.
 _NEGATIVE = re.compile(
     r"\b(kecuali|yang tidak|yang bukan|tidak termasuk|bukan termasuk|bukan merupakan|tidak tepat|"
-    r"tidak benar|tidak sesuai|tidak sah|tidak boleh|tidak wajib|tidak perlu|tidak dapat)\b"
+    r"tidak benar|tidak sesuai)\b"
 )
 _ALL_OPTION = re.compile(
     r"^\s*(semua|seluruh|tidak ada)\b.*\b(benar|salah|tepat|di atas)\b"
