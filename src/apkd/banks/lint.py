@@ -37,8 +37,10 @@ APPLIED_LEVELS = ("penerapan", "penalaran")
 
 # A negative question: the exception is asked for. Written in lower case it is easy to miss.
 _NEGATIVE = re.compile(
-    r"\b(kecuali|yang tidak|yang bukan|tidak termasuk|bukan termasuk|bukan merupakan|tidak tepat|"
-    r"tidak benar|tidak sesuai)\b"
+    r"\b(kecuali"
+    r"|(yang )?(tidak|bukan) (termasuk|merupakan)"
+    r"|(yang )?tidak (tepat|benar|sesuai|boleh|diperbolehkan|wajib|perlu|dilarang)"
+    r"|bukan (tugas|kewenangan|tujuan|unsur|dokumen|kewajiban))\b"
 )
 _ALL_OPTION = re.compile(
     r"^\s*(semua|seluruh|tidak ada)\b.*\b(benar|salah|tepat|di atas)\b"

@@ -119,7 +119,8 @@ def assemble_form(
     step 1 becomes: for each unit, shuffle its pool and take items in that order, skipping an
     item whose enemy is already on the form; then, while a level is below its minimum
     (ceil(share x form length)), swap a drawn item of a level above its own minimum for the
-    first unused item of the missing level of the same unit in its shuffled order.
+    first unused item of the missing level of the same unit in its shuffled order (when no
+    swap is left, step 1 is drawn again from the same generator; see ``_constrained_draw``).
     """
     _check_seed(seed)
 
@@ -191,6 +192,9 @@ def assemble_form(
     return tuple(form)
 
 
+CONSTRAINED_TRIES = 64
+
+
 def _constrained_draw(
     rng: random.Random,
     units: Sequence[UnitBlueprint],
@@ -198,7 +202,27 @@ def _constrained_draw(
     conflicts: dict[int, set[int]],
     minimums: dict[str, int],
 ) -> list[PoolItem]:
-    """Step 1 under enemies and level minimums (see :func:`assemble_form`)."""
+    """Step 1 under enemies and level minimums (see :func:`assemble_form`).
+
+    A draw whose swaps cannot reach a level minimum (enemies can block the only swaps left)
+    is drawn again from the same generator, up to ``CONSTRAINED_TRIES`` times; the result is
+    still a function of the seed.
+    """
+    for _ in range(CONSTRAINED_TRIES - 1):
+        try:
+            return _constrained_once(rng, units, by_unit, conflicts, minimums)
+        except AssemblyError:
+            continue
+    return _constrained_once(rng, units, by_unit, conflicts, minimums)
+
+
+def _constrained_once(
+    rng: random.Random,
+    units: Sequence[UnitBlueprint],
+    by_unit: dict[str, list[PoolItem]],
+    conflicts: dict[int, set[int]],
+    minimums: dict[str, int],
+) -> list[PoolItem]:
     orders: dict[str, list[PoolItem]] = {}
     picked: dict[str, list[PoolItem]] = {}
     taken: set[int] = set()
