@@ -6,17 +6,14 @@ import random
 
 from apkd.banks.bankfile import BankFile, parse_bank
 
-WORDS = (
-    "anggaran kas belanja pajak kuitansi bendahara rekening daerah kontrak retensi denda uang muka "
-    "pendapatan retribusi penyetoran jurnal neraca laporan semester pergeseran pengawasan SPJ SP2D SPM "
-    "tagihan meterai billing potongan iuran gaji honor perjalanan persediaan"
-).split()
+WORDS = ["anggaran", "kas", "belanja", "pajak", "kuitansi", "bendahara", "rekening", "daerah", "kontrak", "retensi", "denda", "uang", "muka", "pendapatan", "retribusi", "penyetoran", "jurnal", "neraca", "laporan", "semester", "pergeseran", "pengawasan", "SPJ", "SP2D", "SPM", "tagihan", "meterai", "billing", "potongan", "iuran", "gaji", "honor", "perjalanan", "persediaan"]
 
 
 def distinct_stem(seed: str) -> str:
     """A stem of random words: no two seeds give near-duplicate stems."""
     rng = random.Random(seed)
     return "Bagaimana " + " ".join(rng.sample(WORDS, 12)) + "?"
+
 
 HEADER = """\
 scheme:

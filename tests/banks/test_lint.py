@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from banktext import balanced_items, distinct_stem, parse, single, text, unit
 
 from apkd.banks.lint import Thresholds, chi_square_sf, format_report, lint_bank
-
-from banktext import balanced_items, distinct_stem, parse, single, text, unit
 
 # A clean bank: one unit drawing 4 of 12 items (ratio 3), keys spread a..d, never the longest.
 UNITS = unit("TST.A", 4)
@@ -27,13 +26,15 @@ def test_clean_bank_passes_every_check() -> None:
 def test_longest_option_key_rate() -> None:
     items = balanced_items("TST.A", 8)
     cue = {"a": "kunci yang jauh lebih panjang dan terinci daripada opsi lain", "b": "x", "c": "y", "d": "z"}
-    items += "".join(single(f"TST-A-1{n:02d}", "TST.A", f"Stem isyarat {n} {'abcdefgh'[n]}", cue, "a") for n in range(4))
+    items += "".join(
+        single(f"TST-A-1{n:02d}", "TST.A", f"Stem isyarat {n} {'abcdefgh'[n]}", cue, "a") for n in range(4)
+    )
     c = checks(text(UNITS, items))["kunci_terpanjang"]
     assert not c.ok and c.value == "4/12 = 33%"
     assert "TST-A-100" in c.details[0]
-    assert checks(text(UNITS, items), Thresholds(min_form_items=4, min_applied_share=0, max_longest_key=0.34))[
-        "kunci_terpanjang"
-    ].ok
+    assert checks(
+        text(UNITS, items), Thresholds(min_form_items=4, min_applied_share=0, max_longest_key=0.34)
+    )["kunci_terpanjang"].ok
 
 
 def test_key_positions_chi_square() -> None:
@@ -42,7 +43,12 @@ def test_key_positions_chi_square() -> None:
             f"TST-A-{n:03d}",
             "TST.A",
             distinct_stem(f"skew-{n}"),
-            {"a": "kunci", "b": "pengecoh panjang sekali", "c": "pengecoh panjang juga", "d": "pengecoh panjang lagi"},
+            {
+                "a": "kunci",
+                "b": "pengecoh panjang sekali",
+                "c": "pengecoh panjang juga",
+                "d": "pengecoh panjang lagi",
+            },
             "a",
         )
         for n in range(20)
@@ -67,7 +73,9 @@ def test_unemphasised_negative_stem() -> None:
     opts = {"a": "SPM", "b": "SPP", "c": "SPD", "d": "DPA pengecoh panjang"}
     weak = single("TST-A-100", "TST.A", "Berikut dokumen penatausahaan, kecuali ...", opts, "a")
     strong = single("TST-A-101", "TST.A", "Berikut dokumen pencairan, KECUALI ...", opts, "b")
-    strong2 = single("TST-A-102", "TST.A", "Dokumen yang TIDAK diterbitkan oleh PPK-SKPD adalah ...", opts, "c")
+    strong2 = single(
+        "TST-A-102", "TST.A", "Dokumen yang TIDAK diterbitkan oleh PPK-SKPD adalah ...", opts, "c"
+    )
     c = checks(text(UNITS, balanced_items("TST.A", 9) + weak + strong + strong2))["stem_negatif"]
     assert not c.ok and c.value == "1" and c.details == ["TST-A-100"]
 
@@ -86,22 +94,39 @@ def test_pool_ratio_per_unit() -> None:
     units = unit("TST.A", 4) + unit("TST.B", 4)
     c = checks(text(units, balanced_items("TST.A", 10) + balanced_items("TST.B", 9)))["rasio_pool"]
     assert not c.ok and c.value == "2.25"
-    assert any("TST.B: 9 soal / 4 per paket = 2.25  <-- kurang" == d for d in c.details)
+    assert any(d == "TST.B: 9 soal / 4 per paket = 2.25  <-- kurang" for d in c.details)
     assert any(d.startswith("TST.A: 10 soal") and "kurang" not in d for d in c.details)
 
 
 def test_reference_without_article() -> None:
     opts = {"a": "SPM", "b": "SPP pengecoh", "c": "SPD pengecoh", "d": "DPA pengecoh"}
-    bare = single("TST-A-100", "TST.A", "Dokumen dasar penerbitan SP2D adalah ...", opts, "a", reference="PP 12/2019")
-    annex = single("TST-A-101", "TST.A", "Dokumen dasar pengajuan SPM adalah ...", opts, "a", reference="Permendagri 77/2020 Lampiran Bab VI")
+    bare = single(
+        "TST-A-100", "TST.A", "Dokumen dasar penerbitan SP2D adalah ...", opts, "a", reference="PP 12/2019"
+    )
+    annex = single(
+        "TST-A-101",
+        "TST.A",
+        "Dokumen dasar pengajuan SPM adalah ...",
+        opts,
+        "a",
+        reference="Permendagri 77/2020 Lampiran Bab VI",
+    )
     c = checks(text(UNITS, balanced_items("TST.A", 10) + bare + annex))["rujukan_pasal"]
     assert not c.ok and c.details == ["TST-A-100"]
 
 
 def test_near_duplicate_stems_unless_enemies() -> None:
     opts = {"a": "SPM", "b": "SPP pengecoh", "c": "SPD pengecoh", "d": "DPA pengecoh"}
-    one = single("TST-A-100", "TST.A", "Dokumen yang menjadi dasar penerbitan SP2D oleh Kuasa BUD adalah ...", opts, "a")
-    two = single("TST-A-101", "TST.A", "Dokumen yang menjadi dasar penerbitan SP2D oleh kuasa BUD ialah ...", opts, "b")
+    one = single(
+        "TST-A-100",
+        "TST.A",
+        "Dokumen yang menjadi dasar penerbitan SP2D oleh Kuasa BUD adalah ...",
+        opts,
+        "a",
+    )
+    two = single(
+        "TST-A-101", "TST.A", "Dokumen yang menjadi dasar penerbitan SP2D oleh kuasa BUD ialah ...", opts, "b"
+    )
     source = text(UNITS, balanced_items("TST.A", 10) + one + two)
     c = checks(source)["stem_mirip"]
     assert not c.ok and c.details[0].startswith("TST-A-100 ~ TST-A-101")
@@ -118,4 +143,6 @@ def test_form_length_and_applied_share() -> None:
     shares = "  level_shares: {penerapan: 0.5}\n"
     c = checks(text(units, items, scheme_extra=shares), strict)
     assert c["porsi_penerapan"].ok and c["porsi_penerapan"].value == "2/4 = 50%"
-    assert not checks(text(units, items), Thresholds(min_form_items=5, min_applied_share=0))["panjang_paket"].ok
+    assert not checks(text(units, items), Thresholds(min_form_items=5, min_applied_share=0))[
+        "panjang_paket"
+    ].ok

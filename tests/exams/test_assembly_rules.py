@@ -62,7 +62,9 @@ def test_exam_bank_enemies_and_levels_across_10000_forms(name: str) -> None:
     assert errors == []
     bank = banks[0]
     ref_of = {item.id: n for n, item in enumerate(bank.items)}
-    pool = [PoolItem(ref_of[i.id], i.unit, i.type, tuple(o for o, _ in i.options), i.level) for i in bank.items]
+    pool = [
+        PoolItem(ref_of[i.id], i.unit, i.type, tuple(o for o, _ in i.options), i.level) for i in bank.items
+    ]
     level_of = {p.ref: p.cognitive_level for p in pool}
     groups = [tuple(ref_of[i] for i in g) for g in bank.scheme.enemies]
     assert groups, "the scheme marks the items that give each other away"
@@ -70,7 +72,9 @@ def test_exam_bank_enemies_and_levels_across_10000_forms(name: str) -> None:
     blueprint = [UnitBlueprint(u.code, u.items_per_form) for u in bank.scheme.units]
     minimums = bank.scheme.level_minimums()
     for seed in range(FORMS):
-        form = assemble_form(seed, blueprint, pool, enemies=groups, level_shares=dict(bank.scheme.level_shares))
+        form = assemble_form(
+            seed, blueprint, pool, enemies=groups, level_shares=dict(bank.scheme.level_shares)
+        )
         refs = {f.ref for f in form}
         assert not any(p <= refs for p in pairs), seed
         levels = Counter(level_of[r] for r in refs)
