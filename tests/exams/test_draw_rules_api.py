@@ -7,7 +7,6 @@ from sqlmodel import select
 from apkd.banks.models import Item, ItemVersion
 from apkd.db import session_factory
 from apkd.exams.models import Attempt
-
 from conftest import bank_text, import_text
 
 
