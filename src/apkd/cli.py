@@ -126,21 +126,12 @@ def bank_import(paths: tuple[str, ...], allow_drafts: bool) -> None:
     banks = _load(paths)
     allow = allow_drafts or not get_settings().is_production
     try:
-        report = with_session(
-            lambda s: _commit_after(s, import_banks(s, banks, actor="cli", allow_drafts=allow))
-        )
+        report = with_session(lambda s: import_banks(s, banks, actor="cli", allow_drafts=allow))
     except AppError as exc:
         fail(exc.detail)
         return
     for line in report.schemes:
         click.echo(str(line))
-
-
-async def _commit_after(session: AsyncSession, work: Awaitable[T]) -> T:
-    """The CLI's unit of work: commit when ``work`` succeeds (services only flush)."""
-    result = await work
-    await session.commit()
-    return result
 
 
 @bank.command("lint")

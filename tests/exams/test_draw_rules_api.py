@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from apkd.banks.bankfile import parse_bank
 from apkd.banks.models import Item, ItemVersion
+from apkd.banks.service import import_bank
 from apkd.db import session_factory
 from apkd.exams.models import Attempt
-from conftest import bank_text, import_text
 
 
-def ruled_bank() -> str:
-    text = bank_text().replace("  pass_score: 70\n", "  pass_score: 70\n  level_shares: {penalaran: 0.1}\n")
+def ruled_bank(text: str) -> str:
+    text = text.replace("  pass_score: 70\n", "  pass_score: 70\n  level_shares: {penalaran: 0.1}\n")
     text = text.replace(
         '    stem: "Soal A4: berapa dan apa?"\n',
         '    stem: "Soal A4: berapa dan apa?"\n    level: penalaran\n',
@@ -19,8 +20,12 @@ def ruled_bank() -> str:
     return text + "enemies:\n  - [UJI-A-001, UJI-A-002, UJI-A-003]\n"
 
 
-async def test_started_forms_keep_enemies_apart_and_meet_level_shares(world) -> None:
-    await import_text(world.engine, ruled_bank())
+async def test_started_forms_keep_enemies_apart_and_meet_level_shares(world, bank_source) -> None:
+    bank, errors = parse_bank(ruled_bank(bank_source), "uji.yaml")
+    assert bank is not None, errors
+    async with session_factory(world.engine)() as s:
+        await import_bank(s, bank, actor="test")
+        await s.commit()
     views = []
     for cand in world.candidates:
         await world.register(cand)
