@@ -6,12 +6,15 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from apkd.cliutil import db_session, fail, run, with_session
 from apkd.config import ConfigError, get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 __all__ = ["db_session", "fail", "main", "run", "with_session"]
 DOMAIN_COMMANDS = ("exams", "grading", "credentials", "translog", "registry")
@@ -231,7 +234,7 @@ def bank_review_queue(session_id: int | None, scheme_code: str | None) -> None:
     """Soal yang ditandai analisis butir setelah ujian, untuk ditelaah ulang."""
     from apkd.banks.service import review_records
     from apkd.errors import AppError
-    from apkd.grading.service import item_analysis
+    from apkd.grading.item_analysis import item_analysis
 
     if (session_id is None) == (scheme_code is None):
         fail("pilih salah satu: --session ID atau --scheme KODE")
