@@ -108,12 +108,19 @@ async def test_sample_banks_import(db) -> None:
     codes = {b.scheme.code for b in banks}
     assert {"BPG", "BPN", "PPK"} <= codes
     for b in banks:
-        assert 4 <= len(b.scheme.units) <= 6
+        assert 5 <= len(b.scheme.units) <= 6
         types = {i.type for i in b.items}
         assert types == {"single", "multiple", "numeric"}, (b.path, types)
+        # issue 15: forms of at least 40 items, each unit's pool at least 2.5x what it draws,
+        # at least a third of each form applying a rule, and the give-aways marked as enemies
+        assert b.scheme.form_length() >= 40
         for u in b.scheme.units:
             n = sum(1 for i in b.items if i.unit == u.code)
-            assert n >= 3 * u.items_per_form, (u.code, n)
+            assert n >= 2.5 * u.items_per_form, (u.code, n)
+            assert u.sources, u.code
+        minimums = b.scheme.level_minimums()
+        assert minimums.get("penerapan", 0) + minimums.get("penalaran", 0) >= b.scheme.form_length() / 3
+        assert b.scheme.enemies
         assert all(i.reference for i in b.items)
         r = await import_bank(db, b, actor="t")
         assert r.created

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apkd.banks.bankfile import load_bank
+
 CANDIDATE_PASSWORD = "peserta-2026"
 PROCTOR = ("pengawas", "pengawas-2026")
 
@@ -89,3 +91,13 @@ def axe_source() -> str | None:
         os.environ.get("APKD_AXE_JS") or Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
     )
     return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _bpg_seconds() -> int:
+    """The demo sits the BPG scheme of exam_banks/: its duration in seconds."""
+    bank, errors = load_bank(Path(__file__).resolve().parents[2] / "exam_banks" / "bpg.yaml")
+    assert bank is not None, errors
+    return bank.scheme.duration_minutes * 60
+
+
+BPG_SECONDS = _bpg_seconds()

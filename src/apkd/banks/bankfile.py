@@ -20,7 +20,8 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
+    "COGNITIVE_LEVELS",
     "ITEM_TYPES",
+    "MAX_BANK_BYTES",
+    "MAX_DEPTH",
+    "REVIEW_STATUSES",
     "BankError",
     "BankFile",
     "ItemSpec",
@@ -42,6 +47,25 @@ __all__ = [
 ]
 
 ITEM_TYPES: tuple[str, ...] = ("single", "multiple", "numeric")
+# Cognitive levels of Indonesian kisi-kisi; an item without ``level`` counts as recall.
+COGNITIVE_LEVELS: tuple[str, ...] = ("pengetahuan", "penerapan", "penalaran")
+DEFAULT_LEVEL = "pengetahuan"
+# An item without ``review`` is a draft: only a second person's review makes it ``reviewed``.
+REVIEW_STATUSES: tuple[str, ...] = ("draft", "reviewed")
+
+# Hostile-file bounds (issue 11 point 11): size, nesting, and the lengths the database holds.
+MAX_BANK_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 8  # mapping/sequence nesting; a bank file needs 5
+MAX_ITEMS = 5000
+LEN_VERSION = 32  # scheme.version
+LEN_TITLE = 200  # scheme.title, scheme.position, scheme_unit.title
+LEN_STEM = 4000
+LEN_OPTION = 1000
+LEN_REFERENCE = 500
+LEN_REVIEWER = 100  # item_version.reviewer
+LEN_DESCRIPTION = 8000
+MAX_ITEMS_PER_FORM = 500
+MAX_POINTS = 100
 
 SCHEME_CODE_RE = re.compile(r"[A-Z0-9-]{2,16}")
 UNIT_CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -54,7 +78,7 @@ _NUMBER_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]
 _TAG_NULL = "tag:yaml.org,2002:null"
 _TAG_BOOL = "tag:yaml.org,2002:bool"
 
-_TOP_FIELDS = ("scheme", "items")
+_TOP_FIELDS = ("scheme", "items", "enemies")
 _SCHEME_FIELDS = (
     "code",
     "version",
@@ -64,10 +88,27 @@ _SCHEME_FIELDS = (
     "validity_months",
     "pass_score",
     "units",
+    "description",
+    "level_shares",
 )
-_UNIT_FIELDS = ("code", "title", "items_per_form", "min_score")
+_SCHEME_REQUIRED = _SCHEME_FIELDS[:8]
+_UNIT_FIELDS = ("code", "title", "items_per_form", "min_score", "sources")
 _UNIT_REQUIRED = ("code", "title", "items_per_form")
-_ITEM_FIELDS = ("id", "unit", "type", "stem", "options", "answer", "tolerance", "points", "reference")
+_ITEM_FIELDS = (
+    "id",
+    "unit",
+    "type",
+    "stem",
+    "options",
+    "answer",
+    "tolerance",
+    "points",
+    "reference",
+    "level",
+    "review",
+    "reviewer",
+    "reviewed_at",
+)
 _ITEM_REQUIRED = ("id", "unit", "type", "stem", "answer")
 
 
@@ -86,6 +127,7 @@ class UnitSpec:
     items_per_form: int
     min_score: float | None
     line: int
+    sources: tuple[str, ...] = ()  # references the unit's items are written from (not stored)
 
     def content(self) -> dict[str, Any]:
         return {
@@ -107,6 +149,19 @@ class SchemeSpec:
     pass_score: float
     units: tuple[UnitSpec, ...]
     line: int
+    description: str | None = None
+    # Minimum share of a form per cognitive level, e.g. (("penerapan", 0.3),); sorted by level.
+    level_shares: tuple[tuple[str, float], ...] = ()
+    # Groups of item ids that never share a form (the file's top-level ``enemies``).
+    enemies: tuple[tuple[str, ...], ...] = ()
+
+    def form_length(self) -> int:
+        return sum(unit.items_per_form for unit in self.units)
+
+    def level_minimums(self) -> dict[str, int]:
+        """Items each level needs at least on one form: ceil(share x form length)."""
+        n = self.form_length()
+        return {level: math.ceil(share * n - 1e-9) for level, share in self.level_shares}
 
     def unit(self, code: str) -> UnitSpec | None:
         for unit in self.units:
@@ -125,7 +180,16 @@ class SchemeSpec:
             "validity_months": self.validity_months,
             "pass_score": self.pass_score,
             "units": [unit.content() for unit in self.units],
-        }
+        } | self.draw_rules()
+
+    def draw_rules(self) -> dict[str, Any]:
+        """The rules of the draw beyond the units, only when there are any (old hashes hold)."""
+        rules: dict[str, Any] = {}
+        if self.level_shares:
+            rules["level_shares"] = dict(self.level_shares)
+        if self.enemies:
+            rules["enemies"] = [list(group) for group in self.enemies]
+        return rules
 
     def content_hash(self) -> str:
         return _canonical_hash(self.content())
@@ -143,14 +207,25 @@ class ItemSpec:
     points: int
     reference: str | None
     line: int
+    level: str | None = None  # one of COGNITIVE_LEVELS; None counts as DEFAULT_LEVEL
+    review: str = "draft"  # one of REVIEW_STATUSES
+    reviewer: str | None = None
+    reviewed_at: date | None = None
+
+    @property
+    def cognitive_level(self) -> str:
+        return self.level or DEFAULT_LEVEL
 
     def content(self) -> dict[str, Any]:
-        """Canonical JSON-able content: every field but ``line``.
+        """Canonical JSON-able content: every field but ``line`` and the review record.
 
-        Option order is part of the content (it is the order candidates see).
+        Option order is part of the content (it is the order candidates see). ``level`` is
+        included only when written, so items of files older than it keep their hash. A review
+        is a fact about a version's content, not part of it: reviewing never makes a new version.
         """
         answer = list(self.answer) if isinstance(self.answer, tuple) else self.answer
-        return {
+        extra: dict[str, Any] = {"level": self.level} if self.level is not None else {}
+        return extra | {
             "id": self.id,
             "unit": self.unit,
             "type": self.type,
@@ -271,20 +346,47 @@ class _Ctx:
 
     # -- scalars
 
-    def text(self, fields: dict[str, _Field], key: str, where: str, optional: bool = False) -> str | None:
+    def text(
+        self,
+        fields: dict[str, _Field],
+        key: str,
+        where: str,
+        optional: bool = False,
+        max_len: int | None = None,
+    ) -> str | None:
         """A non-empty text, exactly as written (stripped of surrounding whitespace)."""
         f = fields.get(key)
         if f is None:
             return None
-        node = f.value
+        return self.text_node(f.value, f.key_line, key, where, optional, max_len)
+
+    def text_node(
+        self, node: Node, line: int, key: str, where: str, optional: bool = False, max_len: int | None = None
+    ) -> str | None:
         if not isinstance(node, ScalarNode):
-            self.err(f.key_line, f"{where}: '{key}' harus berupa teks, bukan {_show(node)}")
+            self.err(line, f"{where}: '{key}' harus berupa teks, bukan {_show(node)}")
             return None
         if _is_null(node) or not str(node.value).strip():
             if not optional:
-                self.err(f.key_line, f"{where}: '{key}' tidak boleh kosong")
+                self.err(line, f"{where}: '{key}' tidak boleh kosong")
             return None
-        return str(node.value).strip()
+        text = str(node.value).strip()
+        if max_len is not None and len(text) > max_len:
+            self.err(
+                line, f"{where}: '{key}' terlalu panjang ({len(text)} karakter); paling banyak {max_len}"
+            )
+            return None
+        return text
+
+    def choice(self, fields: dict[str, _Field], key: str, where: str, allowed: Sequence[str]) -> str | None:
+        value = self.text(fields, key, where)
+        if value is not None and value not in allowed:
+            self.err(
+                fields[key].key_line,
+                f"{where}: '{key}' bernilai {value!r}; pilih salah satu: {', '.join(allowed)}",
+            )
+            return None
+        return value
 
     def _bool_message(self, where: str, key: str, node: ScalarNode, what: str) -> str:
         return (
@@ -426,23 +528,77 @@ def _parse_units(ctx: _Ctx, f: _Field) -> list[_UnitDraft]:
                 code = None
             else:
                 seen[code] = line
-        title = ctx.text(fields, "title", where)
-        items_per_form = ctx.integer(fields, "items_per_form", where, 1, None)
+        title = ctx.text(fields, "title", where, max_len=LEN_TITLE)
+        items_per_form = ctx.integer(fields, "items_per_form", where, 1, MAX_ITEMS_PER_FORM)
+        sources_ok = True
+        sources: tuple[str, ...] = ()
+        if "sources" in fields:
+            found = _text_list(ctx, fields["sources"], "sources", where, LEN_REFERENCE)
+            sources_ok = found is not None
+            sources = tuple(found or ())
         min_score: float | None = None
         min_ok = True
         if "min_score" in fields and not _is_null(fields["min_score"].value):
             min_score = ctx.number(fields, "min_score", where, 0, 100)
             min_ok = min_score is not None
         spec = None
-        if code is not None and title is not None and items_per_form is not None and min_ok:
-            spec = UnitSpec(code, title, items_per_form, min_score, line)
+        if code is not None and title is not None and items_per_form is not None and min_ok and sources_ok:
+            spec = UnitSpec(code, title, items_per_form, min_score, line, sources)
         drafts.append(_UnitDraft(raw_code, code, items_per_form, line, spec))
     return drafts
 
 
+def _text_list(ctx: _Ctx, f: _Field, key: str, where: str, max_len: int) -> list[str] | None:
+    """A non-empty list of texts (``sources``, an ``enemies`` group)."""
+    node = f.value
+    if not isinstance(node, SequenceNode) or not node.value:
+        ctx.err(
+            f.key_line, f"{where}: '{key}' harus berupa daftar teks yang tidak kosong, bukan {_show(node)}"
+        )
+        return None
+    out: list[str] = []
+    ok = True
+    for element in node.value:
+        text = ctx.text_node(element, _line(element), key, where, max_len=max_len)
+        if text is None:
+            ok = False
+        else:
+            out.append(text)
+    return out if ok else None
+
+
+def _parse_level_shares(ctx: _Ctx, f: _Field) -> tuple[tuple[str, float], ...] | None:
+    where = "skema"
+    node = f.value
+    if not isinstance(node, MappingNode) or not node.value:
+        ctx.err(
+            f.key_line,
+            f"{where}: 'level_shares' harus berupa pemetaan tingkat: porsi minimal, "
+            f"mis. {{penerapan: 0.3, penalaran: 0.05}}, bukan {_show(node)}",
+        )
+        return None
+    fields = ctx.mapping(node, "skema: level_shares", COGNITIVE_LEVELS, (), f.key_line)
+    if fields is None:
+        return None
+    shares: list[tuple[str, float]] = []
+    for level in COGNITIVE_LEVELS:
+        if level not in fields:
+            continue
+        value = ctx.number(fields, level, "skema: level_shares", 0, 1)
+        if value is None:
+            return None
+        shares.append((level, value))
+    if len(shares) != len(node.value):
+        return None  # an unknown level, already reported
+    if sum(share for _, share in shares) > 1 + 1e-9:
+        ctx.err(f.key_line, "skema: jumlah porsi minimal di 'level_shares' melebihi 1 (100% paket)")
+        return None
+    return tuple(shares)
+
+
 def _parse_scheme(ctx: _Ctx, f: _Field, parsed: _Parsed) -> tuple[SchemeSpec | None, list[_UnitDraft]]:
     where = "skema"
-    fields = ctx.mapping(f.value, where, _SCHEME_FIELDS, _SCHEME_FIELDS, f.key_line)
+    fields = ctx.mapping(f.value, where, _SCHEME_FIELDS, _SCHEME_REQUIRED, f.key_line)
     if fields is None:
         return None, []
     code = ctx.text(fields, "code", where)
@@ -456,9 +612,16 @@ def _parse_scheme(ctx: _Ctx, f: _Field, parsed: _Parsed) -> tuple[SchemeSpec | N
     if code is not None:
         parsed.scheme_code = code
         parsed.scheme_code_line = fields["code"].key_line
-    version = ctx.text(fields, "version", where)
-    title = ctx.text(fields, "title", where)
-    position = ctx.text(fields, "position", where)
+    version = ctx.text(fields, "version", where, max_len=LEN_VERSION)
+    title = ctx.text(fields, "title", where, max_len=LEN_TITLE)
+    position = ctx.text(fields, "position", where, max_len=LEN_TITLE)
+    description = ctx.text(fields, "description", where, optional=True, max_len=LEN_DESCRIPTION)
+    shares_ok = True
+    level_shares: tuple[tuple[str, float], ...] = ()
+    if "level_shares" in fields:
+        found = _parse_level_shares(ctx, fields["level_shares"])
+        shares_ok = found is not None
+        level_shares = found or ()
     duration = ctx.integer(fields, "duration_minutes", where, 1, 600)
     validity = ctx.integer(fields, "validity_months", where, 1, 120)
     pass_score = ctx.number(fields, "pass_score", where, 0, 100)
@@ -474,9 +637,23 @@ def _parse_scheme(ctx: _Ctx, f: _Field, parsed: _Parsed) -> tuple[SchemeSpec | N
         or pass_score is None
         or not drafts
         or len(units) != len(drafts)
+        or not shares_ok
+        or ("description" in fields and description is None and not _is_null(fields["description"].value))
     ):
         return None, drafts
-    scheme = SchemeSpec(code, version, title, position, duration, validity, pass_score, units, f.key_line)
+    scheme = SchemeSpec(
+        code,
+        version,
+        title,
+        position,
+        duration,
+        validity,
+        pass_score,
+        units,
+        f.key_line,
+        description=description,
+        level_shares=level_shares,
+    )
     return scheme, drafts
 
 
@@ -519,6 +696,14 @@ def _parse_options(ctx: _Ctx, f: _Field, where: str) -> tuple[tuple[str, str], .
         text = str(value_node.value).strip()
         if _is_null(value_node) or not text:
             ctx.err(line, f"{where}: teks opsi '{option_id}' tidak boleh kosong")
+            ok = False
+            continue
+        if len(text) > LEN_OPTION:
+            ctx.err(
+                line,
+                f"{where}: teks opsi '{option_id}' terlalu panjang ({len(text)} karakter); "
+                f"paling banyak {LEN_OPTION}",
+            )
             ok = False
             continue
         options.append((option_id, text))
@@ -588,7 +773,7 @@ def _parse_item(
         item_type = None
     ok = ok and item_type is not None
 
-    stem = ctx.text(fields, "stem", where)
+    stem = ctx.text(fields, "stem", where, max_len=LEN_STEM)
     ok = ok and stem is not None
 
     options: tuple[tuple[str, str], ...] | None = ()
@@ -632,15 +817,24 @@ def _parse_item(
 
     points = 1
     if "points" in fields:
-        value_int = ctx.integer(fields, "points", where, 1, None)
+        value_int = ctx.integer(fields, "points", where, 1, MAX_POINTS)
         if value_int is None:
             ok = False
         else:
             points = value_int
 
-    reference = ctx.text(fields, "reference", where, optional=True) if "reference" in fields else None
-    if "reference" in fields and not isinstance(fields["reference"].value, ScalarNode):
-        ok = False
+    reference = ctx.text(fields, "reference", where, optional=True, max_len=LEN_REFERENCE)
+
+    level = ctx.choice(fields, "level", where, COGNITIVE_LEVELS)
+    review = ctx.choice(fields, "review", where, REVIEW_STATUSES) or "draft"
+    reviewer = ctx.text(fields, "reviewer", where, max_len=LEN_REVIEWER)
+    reviewed_at = _parse_date(ctx, fields.get("reviewed_at"), "reviewed_at", where)
+    if review == "reviewed" and (reviewer is None or reviewed_at is None):
+        ctx.err(
+            fields["review"].key_line,
+            f"{where}: soal berstatus reviewed wajib mencatat 'reviewer' (siapa penelaahnya) "
+            "dan 'reviewed_at' (tanggal telaah, YYYY-MM-DD)",
+        )
 
     if (
         not ok
@@ -664,7 +858,26 @@ def _parse_item(
         points=points,
         reference=reference,
         line=line,
+        level=level,
+        review=review,
+        reviewer=reviewer,
+        reviewed_at=reviewed_at,
     )
+
+
+def _parse_date(ctx: _Ctx, f: _Field | None, key: str, where: str) -> date | None:
+    if f is None:
+        return None
+    node = f.value
+    raw = str(node.value).strip() if isinstance(node, ScalarNode) and not _is_null(node) else ""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+        ctx.err(f.key_line, f"{where}: '{key}' harus tanggal YYYY-MM-DD, bukan {_show(node)}")
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        ctx.err(f.key_line, f"{where}: '{key}' bukan tanggal yang ada: {raw!r}")
+        return None
 
 
 def _parse_answer(
@@ -749,7 +962,7 @@ def _parse_document(ctx: _Ctx, root: Node | None, parsed: _Parsed) -> BankFile |
         return None
     fields = ctx.mapping(root, "berkas", _TOP_FIELDS, (), 1)
     assert fields is not None
-    for key in _TOP_FIELDS:
+    for key in ("scheme", "items"):
         if key not in fields:
             ctx.err(1, f"kunci '{key}' tidak ada; bank soal wajib punya 'scheme' dan 'items' di tingkat atas")
 
@@ -776,6 +989,12 @@ def _parse_document(ctx: _Ctx, root: Node | None, parsed: _Parsed) -> BankFile |
         else:
             items_ok = True
             seen_ids: dict[str, int] = {}
+            if len(f.value.value) > MAX_ITEMS:
+                ctx.err(
+                    f.key_line,
+                    f"'items' berisi {len(f.value.value)} soal; paling banyak {MAX_ITEMS} per berkas",
+                )
+                return None
             for index, item_node in enumerate(f.value.value, start=1):
                 item = _parse_item(ctx, item_node, index, known_units, seen_ids, unit_counts)
                 if item is None:
@@ -796,9 +1015,102 @@ def _parse_document(ctx: _Ctx, root: Node | None, parsed: _Parsed) -> BankFile |
                     "items_per_form",
                 )
 
+    enemies: tuple[tuple[str, ...], ...] = ()
+    if "enemies" in fields:
+        enemies = _parse_enemies(ctx, fields["enemies"], {item.id for item in items} if items_ok else None)
+
     if ctx.errors or scheme is None or not items_ok:
         return None
+    scheme = replace(scheme, enemies=enemies)
+    _check_drawable(ctx, scheme, items)
+    if ctx.errors:
+        return None
     return BankFile(ctx.path, scheme, tuple(items))
+
+
+def _parse_enemies(ctx: _Ctx, f: _Field, known: set[str] | None) -> tuple[tuple[str, ...], ...]:
+    """``enemies``: a list of groups (lists) of item ids; the items of a group never share a form.
+
+    An item may sit in several groups: each group is a set of pairs that exclude each other.
+    """
+    node = f.value
+    if not isinstance(node, SequenceNode):
+        ctx.err(
+            f.key_line,
+            f"'enemies' harus berupa daftar kelompok id soal, mis. [[A-001, B-007]], bukan {_show(node)}",
+        )
+        return ()
+    groups: list[tuple[str, ...]] = []
+    for group_node in node.value:
+        line = _line(group_node)
+        where = f"kelompok enemies di baris {line}"
+        ids = _text_list(ctx, _Field(line, group_node), "enemies", where, 64)
+        if ids is None:
+            continue
+        if len(set(ids)) != len(ids):
+            ctx.err(line, f"{where}: id soal yang sama ditulis dua kali dalam satu kelompok")
+            continue
+        if len(ids) < 2:
+            ctx.err(line, f"{where}: kelompok harus berisi minimal 2 id soal")
+            continue
+        unknown = [i for i in ids if known is not None and i not in known]
+        if unknown:
+            ctx.err(line, f"{where}: id soal tidak ada di berkas ini: {', '.join(unknown)}")
+            continue
+        groups.append(tuple(sorted(ids)))
+    return tuple(sorted(set(groups)))
+
+
+def _check_drawable(ctx: _Ctx, scheme: SchemeSpec, items: Sequence[ItemSpec]) -> None:
+    """Refuse a blueprint no draw can meet: enemies or level shares that a unit cannot honour.
+
+    Enemies: a unit can always fill its form from its items outside every group plus one
+    item of each group-connected cluster that lies wholly in the unit (the drawer never
+    leaves such an item blocked). Levels: each level's minimum must fit in what the units can
+    give of it (no more than each unit draws), and the minimums together in the form.
+    """
+    unit_of = {item.id: item.unit for item in items}
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for group in scheme.enemies:
+        for other in group[1:]:
+            parent[find(other)] = find(group[0])
+    clusters: dict[str, set[str]] = {}
+    for item_id in list(parent):
+        clusters.setdefault(find(item_id), set()).add(item_id)
+    for unit in scheme.units:
+        free = sum(1 for item in items if item.unit == unit.code and item.id not in parent)
+        local = sum(1 for members in clusters.values() if {unit_of[m] for m in members} == {unit.code})
+        if free + local < unit.items_per_form:
+            ctx.err(
+                unit.line,
+                f"unit '{unit.code}': dengan 'enemies', paket hanya dijamin mendapat {free + local} soal "
+                f"dari unit ini, padahal items_per_form meminta {unit.items_per_form}; tambah soal atau "
+                "kurangi kelompok enemies",
+            )
+    minimums = scheme.level_minimums()
+    if sum(minimums.values()) > scheme.form_length():
+        ctx.err(scheme.line, "skema: porsi minimal 'level_shares' bersama-sama melebihi panjang paket")
+        return
+    for level, need in minimums.items():
+        can = sum(
+            min(
+                unit.items_per_form,
+                sum(1 for i in items if i.unit == unit.code and i.cognitive_level == level),
+            )
+            for unit in scheme.units
+        )
+        if can < need:
+            ctx.err(
+                scheme.line,
+                f"skema: 'level_shares' meminta minimal {need} soal tingkat {level} per paket, tetapi "
+                f"unit-unitnya paling banyak dapat memberi {can}; tambah soal {level} atau turunkan porsinya",
+            )
 
 
 def _yaml_error(ctx: _Ctx, text: str, exc: yaml.YAMLError) -> None:
@@ -828,10 +1140,47 @@ def _yaml_error(ctx: _Ctx, text: str, exc: yaml.YAMLError) -> None:
     )
 
 
+def _event_line(event: yaml.Event) -> int:
+    return int(event.start_mark.line) + 1 if event.start_mark is not None else 1
+
+
+def _prescan(ctx: _Ctx, text: str) -> bool:
+    """Refuse, before building any tree, what a bank never needs: deep nesting and aliases.
+
+    PyYAML's composer recurses once per level (a thousand levels raise RecursionError) and
+    an alias can make a small file stand for a huge one; the event stream is flat.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            ctx.err(
+                _event_line(event),
+                "alias YAML (*nama) tidak dipakai di bank soal; tulis isinya secara langsung",
+            )
+            return False
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                ctx.err(
+                    _event_line(event),
+                    f"struktur bersarang terlalu dalam (lebih dari {MAX_DEPTH} tingkat); bank soal tidak "
+                    "memerlukan lebih dari 5",
+                )
+                return False
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return True
+
+
 def _parse(text: str, path: str) -> _Parsed:
     ctx = _Ctx(path)
     parsed = _Parsed(None, ctx.errors)
+    if len(text) > MAX_BANK_BYTES:
+        ctx.err(1, f"berkas terlalu besar ({len(text)} karakter); paling banyak {MAX_BANK_BYTES} per berkas")
+        return parsed
     try:
+        if not _prescan(ctx, text):
+            return parsed
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         _yaml_error(ctx, text, exc)
@@ -850,6 +1199,10 @@ def parse_bank(text: str, path: str) -> tuple[BankFile | None, list[BankError]]:
 def _read(path: str | Path) -> tuple[str | None, BankError | None]:
     name = str(path)
     try:
+        if Path(path).stat().st_size > MAX_BANK_BYTES:
+            return None, BankError(
+                name, 1, f"berkas terlalu besar; paling banyak {MAX_BANK_BYTES} bita per berkas"
+            )
         data = Path(path).read_bytes()
     except FileNotFoundError:
         return None, BankError(name, 1, "berkas tidak ditemukan")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -22,6 +22,11 @@ class Scheme(SQLModel, table=True):
     pass_score: float
     content_hash: str = Field(max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Rules of the draw beyond the units (bank file: ``level_shares`` and top-level ``enemies``):
+    # {"level_shares": {level: share}, "enemies": [[external_id, ...], ...]}; {} when none.
+    draw_rules: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
 
 
 class SchemeUnit(SQLModel, table=True):
@@ -75,3 +80,8 @@ class ItemVersion(SQLModel, table=True):
     points: int = 1
     reference: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    level: str | None = Field(default=None, max_length=16)  # pengetahuan | penerapan | penalaran
+    # The review record of this version's content. Not content: a review updates these in place.
+    review_status: str = Field(default="draft", max_length=16, sa_column_kwargs={"server_default": "draft"})
+    reviewer: str | None = Field(default=None, max_length=100)
+    reviewed_at: date | None = None

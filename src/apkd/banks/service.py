@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func
@@ -21,6 +22,7 @@ from apkd import audit
 from apkd.banks.bankfile import BankFile, ItemSpec, SchemeSpec
 from apkd.banks.models import Item, ItemVersion, Scheme, SchemeUnit
 from apkd.db import serialize, utcnow
+from apkd.errors import Conflict
 
 
 @dataclass
@@ -32,13 +34,14 @@ class SchemeImport:
     items_versioned: int = 0
     items_retired: int = 0
     items_unchanged: int = 0
+    reviews_recorded: int = 0  # unchanged items whose review record changed (in place)
 
     @property
     def changed(self) -> bool:
         return (
             self.created
             or self.scheme_changed
-            or bool(self.items_added or self.items_versioned or self.items_retired)
+            or bool(self.items_added or self.items_versioned or self.items_retired or self.reviews_recorded)
         )
 
     def __str__(self) -> str:
@@ -52,6 +55,8 @@ class SchemeImport:
         parts.append(f"{self.items_versioned} versi baru")
         parts.append(f"{self.items_retired} soal dinonaktifkan")
         parts.append(f"{self.items_unchanged} tetap")
+        if self.reviews_recorded:
+            parts.append(f"{self.reviews_recorded} catatan telaah diperbarui")
         return ", ".join(parts)
 
 
@@ -74,7 +79,7 @@ def scheme_hash(spec: SchemeSpec) -> str:
         "validity_months": spec.validity_months,
         "pass_score": spec.pass_score,
         "units": [[u.code, u.title, u.items_per_form, u.min_score] for u in spec.units],
-    }
+    } | spec.draw_rules()  # only when there are any: hashes of older files hold
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -98,6 +103,28 @@ def _is_latest(latest: Any) -> Any:
     return (col(ItemVersion.item_id) == latest.c.item_id) & (col(ItemVersion.version) == latest.c.v)
 
 
+def draft_items(bank: BankFile) -> list[str]:
+    """Ids of the bank's items (all drawable) that no second person has reviewed."""
+    return [item.id for item in bank.items if item.review != "reviewed"]
+
+
+def refuse_drafts(banks: Sequence[BankFile]) -> None:
+    """Production rule: a scheme whose drawable items include drafts is not imported."""
+    problems = []
+    for bank in banks:
+        drafts = draft_items(bank)
+        if drafts:
+            shown = ", ".join(drafts[:5]) + (f" dan {len(drafts) - 5} lainnya" if len(drafts) > 5 else "")
+            problems.append(f"skema {bank.scheme.code}: {len(drafts)} soal belum ditelaah ({shown})")
+    if problems:
+        raise Conflict(
+            "Bank soal berisi soal berstatus draft, yang tidak boleh diujikan di produksi: "
+            + "; ".join(problems)
+            + ". Catat telaahnya (review: reviewed, reviewer, reviewed_at) atau impor dengan --allow-drafts.",
+            code="bank_has_drafts",
+        )
+
+
 async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | None) -> SchemeImport:
     spec = bank.scheme
     report = SchemeImport(code=spec.code)
@@ -116,6 +143,7 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
             pass_score=spec.pass_score,
             content_hash=s_hash,
             updated_at=now,
+            draw_rules=spec.draw_rules(),
         )
         session.add(scheme)
         await session.flush()
@@ -124,6 +152,7 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
         scheme.version, scheme.title, scheme.position = spec.version, spec.title, spec.position
         scheme.duration_minutes, scheme.validity_months = spec.duration_minutes, spec.validity_months
         scheme.pass_score, scheme.content_hash, scheme.updated_at = spec.pass_score, s_hash, now
+        scheme.draw_rules = spec.draw_rules()
         report.scheme_changed = True
     assert scheme.id is not None
     if report.created or report.scheme_changed:
@@ -172,9 +201,13 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
         h = spec_item.content_hash()
         found = current.get(spec_item.id)
         if found is not None and found[1].content_hash == h:
-            item = found[0]
+            item, ver = found
             if item.retired_at is not None:
                 item.retired_at = None
+            if _review_record(ver) != _review_record(spec_item):
+                ver.review_status = spec_item.review
+                ver.reviewer, ver.reviewed_at = spec_item.reviewer, spec_item.reviewed_at
+                report.reviews_recorded += 1
             report.items_unchanged += 1
             continue
         if found is None:
@@ -208,6 +241,7 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
                 "items_added": report.items_added,
                 "items_versioned": report.items_versioned,
                 "items_retired": report.items_retired,
+                "reviews_recorded": report.reviews_recorded,
             },
         )
     await session.flush()
@@ -228,12 +262,26 @@ def _version(item_id: int | None, version: int, spec: ItemSpec, content_hash: st
         tolerance=spec.tolerance,
         points=spec.points,
         reference=spec.reference,
+        level=spec.level,
+        review_status=spec.review,
+        reviewer=spec.reviewer,
+        reviewed_at=spec.reviewed_at,
     )
 
 
+def _review_record(v: ItemVersion | ItemSpec) -> tuple[str, str | None, date | None]:
+    if isinstance(v, ItemVersion):
+        return (v.review_status, v.reviewer, v.reviewed_at)
+    return (v.review, v.reviewer, v.reviewed_at)
+
+
 async def import_banks(
-    session: AsyncSession, banks: Sequence[BankFile], *, actor: str | None
+    session: AsyncSession, banks: Sequence[BankFile], *, actor: str | None, allow_drafts: bool = True
 ) -> ImportReport:
+    """Import every bank; with ``allow_drafts=False`` (production) nothing is imported when a
+    bank has a draft item (:func:`refuse_drafts`)."""
+    if not allow_drafts:
+        refuse_drafts(banks)
     report = ImportReport()
     for bank in banks:
         report.schemes.append(await import_bank(session, bank, actor=actor))
@@ -263,3 +311,40 @@ async def current_pool(session: AsyncSession, scheme_id: int) -> list[ItemVersio
         )
     ).all()
     return list(rows)
+
+
+@dataclass(frozen=True)
+class DrawRules:
+    """What the drawer needs beyond units and pool: enemies as item version ids, level shares."""
+
+    enemies: tuple[tuple[int, ...], ...] = ()
+    level_shares: dict[str, float] = field(default_factory=dict)
+
+
+async def draw_rules(session: AsyncSession, scheme_id: int, pool: Sequence[ItemVersion]) -> DrawRules:
+    """The scheme's draw rules mapped onto ``pool`` (its :func:`current_pool`)."""
+    scheme = await session.get(Scheme, scheme_id)
+    rules = (scheme.draw_rules if scheme is not None else None) or {}
+    groups = rules.get("enemies") or []
+    enemies: list[tuple[int, ...]] = []
+    if groups:
+        external = dict(
+            (await session.exec(select(Item.id, Item.external_id).where(Item.scheme_id == scheme_id))).all()
+        )
+        ref_of = {external.get(iv.item_id): iv.id for iv in pool if iv.id is not None}
+        for group in groups:
+            refs = tuple(sorted(ref for ext in group if (ref := ref_of.get(ext)) is not None))
+            if len(refs) > 1:
+                enemies.append(refs)
+    shares = {str(k): float(v) for k, v in (rules.get("level_shares") or {}).items()}
+    return DrawRules(tuple(enemies), shares)
+
+
+async def review_records(session: AsyncSession, item_version_ids: Sequence[int]) -> dict[int, ItemVersion]:
+    """Item versions by id (their review record and level), for the review queue."""
+    if not item_version_ids:
+        return {}
+    rows = (
+        await session.exec(select(ItemVersion).where(col(ItemVersion.id).in_(list(item_version_ids))))
+    ).all()
+    return {iv.id: iv for iv in rows if iv.id is not None}

@@ -10,18 +10,25 @@ job is reproducibility, which is why the exact sequence of calls below is part o
 stored-attempt contract: changing it (or the canonical sorting) changes the form rebuilt
 from every seed already stored. Bump ``ASSEMBLY_VERSION`` and keep the old algorithm if
 that is ever needed.
+
+Version 2 adds two rules of the blueprint: ``enemies`` (groups of items that give each other
+away and never share a form) and minimum shares per cognitive level. When neither applies the
+sequence of calls is exactly version 1's, so a seed draws the same form under both.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import secrets
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "ASSEMBLY_VERSION",
     "CHOICE_TYPES",
+    "DEFAULT_LEVEL",
     "ITEM_TYPES",
     "MAX_SEED",
     "AssemblyError",
@@ -32,10 +39,11 @@ __all__ = [
     "new_seed",
 ]
 
-ASSEMBLY_VERSION = 1
+ASSEMBLY_VERSION = 2
 MAX_SEED = 2**63 - 1  # fits a signed 64-bit column
 ITEM_TYPES = frozenset({"single", "multiple", "numeric"})
 CHOICE_TYPES = frozenset({"single", "multiple"})
+DEFAULT_LEVEL = "pengetahuan"  # an item without a cognitive level counts as recall
 
 
 class AssemblyError(ValueError):
@@ -55,6 +63,11 @@ class PoolItem:
     unit: str
     type: str  # single | multiple | numeric
     option_ids: tuple[str, ...] = ()
+    level: str | None = None  # cognitive level; None counts as DEFAULT_LEVEL
+
+    @property
+    def cognitive_level(self) -> str:
+        return self.level or DEFAULT_LEVEL
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,12 @@ def _check_seed(seed: int) -> None:
 
 
 def assemble_form(
-    seed: int, blueprint: Sequence[UnitBlueprint], pool: Sequence[PoolItem]
+    seed: int,
+    blueprint: Sequence[UnitBlueprint],
+    pool: Sequence[PoolItem],
+    *,
+    enemies: Sequence[Sequence[int]] = (),
+    level_shares: Mapping[str, float] | None = None,
 ) -> tuple[FormItem, ...]:
     """Draw the form for ``seed``.
 
@@ -96,6 +114,13 @@ def assemble_form(
     The result depends only on the seed and the *contents* of blueprint and pool, never on
     the order they arrive in nor on Python's hash seed. Pool items of units outside the
     blueprint are ignored.
+
+    With ``enemies`` (groups of refs) or ``level_shares`` (level -> minimum share of the form),
+    step 1 becomes: for each unit, shuffle its pool and take items in that order, skipping an
+    item whose enemy is already on the form; then, while a level is below its minimum
+    (ceil(share x form length)), swap a drawn item of a level above its own minimum for the
+    first unused item of the missing level of the same unit in its shuffled order (when no
+    swap is left, step 1 is drawn again from the same generator; see ``_constrained_draw``).
     """
     _check_seed(seed)
 
@@ -126,7 +151,6 @@ def assemble_form(
 
     rng = random.Random(seed)
 
-    drawn: list[PoolItem] = []
     for u in units:
         available = by_unit[u.code]
         if len(available) < u.items_per_form:
@@ -135,7 +159,24 @@ def assemble_form(
                 f"kurang dari {u.items_per_form} soal yang diperlukan per paket.",
                 u.code,
             )
-        drawn.extend(rng.sample(available, u.items_per_form))
+    conflicts: dict[int, set[int]] = {}
+    for group in enemies:
+        members = [ref for ref in group if ref in seen_refs]
+        for ref in members:
+            conflicts.setdefault(ref, set()).update(other for other in members if other != ref)
+    length = sum(u.items_per_form for u in units)
+    minimums = {
+        level: math.ceil(share * length - 1e-9)
+        for level, share in sorted((level_shares or {}).items())
+        if share > 0
+    }
+
+    drawn: list[PoolItem] = []
+    if not conflicts and not minimums:
+        for u in units:
+            drawn.extend(rng.sample(by_unit[u.code], u.items_per_form))
+    else:
+        drawn = _constrained_draw(rng, units, by_unit, conflicts, minimums)
 
     rng.shuffle(drawn)
 
@@ -149,3 +190,104 @@ def assemble_form(
             option_order = ()
         form.append(FormItem(position=position, ref=item.ref, unit=item.unit, option_order=option_order))
     return tuple(form)
+
+
+CONSTRAINED_TRIES = 64
+
+
+def _constrained_draw(
+    rng: random.Random,
+    units: Sequence[UnitBlueprint],
+    by_unit: dict[str, list[PoolItem]],
+    conflicts: dict[int, set[int]],
+    minimums: dict[str, int],
+) -> list[PoolItem]:
+    """Step 1 under enemies and level minimums (see :func:`assemble_form`).
+
+    A draw whose swaps cannot reach a level minimum (enemies can block the only swaps left)
+    is drawn again from the same generator, up to ``CONSTRAINED_TRIES`` times; the result is
+    still a function of the seed.
+    """
+    for _ in range(CONSTRAINED_TRIES - 1):
+        try:
+            return _constrained_once(rng, units, by_unit, conflicts, minimums)
+        except AssemblyError:
+            continue
+    return _constrained_once(rng, units, by_unit, conflicts, minimums)
+
+
+def _constrained_once(
+    rng: random.Random,
+    units: Sequence[UnitBlueprint],
+    by_unit: dict[str, list[PoolItem]],
+    conflicts: dict[int, set[int]],
+    minimums: dict[str, int],
+) -> list[PoolItem]:
+    orders: dict[str, list[PoolItem]] = {}
+    picked: dict[str, list[PoolItem]] = {}
+    taken: set[int] = set()
+    for u in units:
+        order = list(by_unit[u.code])
+        rng.shuffle(order)
+        orders[u.code] = order
+        chosen: list[PoolItem] = []
+        for item in order:
+            if len(chosen) == u.items_per_form:
+                break
+            if conflicts.get(item.ref, set()) & taken:
+                continue
+            chosen.append(item)
+            taken.add(item.ref)
+        if len(chosen) < u.items_per_form:
+            raise AssemblyError(
+                f"Unit {u.code} tidak dapat mengisi {u.items_per_form} soal tanpa memasangkan soal yang "
+                "saling membocorkan (enemies).",
+                u.code,
+            )
+        picked[u.code] = chosen
+
+    counts = Counter(item.cognitive_level for chosen in picked.values() for item in chosen)
+    while True:
+        missing = [level for level, need in minimums.items() if counts[level] < need]
+        if not missing:
+            break
+        level = missing[0]
+        if not _swap_in(level, units, orders, picked, taken, conflicts, counts, minimums):
+            raise AssemblyError(
+                f"Paket tidak dapat memuat minimal {minimums[level]} soal tingkat {level} "
+                "sesuai porsi pada skema."
+            )
+    return [item for u in units for item in picked[u.code]]
+
+
+def _swap_in(
+    level: str,
+    units: Sequence[UnitBlueprint],
+    orders: dict[str, list[PoolItem]],
+    picked: dict[str, list[PoolItem]],
+    taken: set[int],
+    conflicts: dict[int, set[int]],
+    counts: Counter[str],
+    minimums: dict[str, int],
+) -> bool:
+    """Replace one drawn item of a level with room to spare by an unused item of ``level``."""
+    for u in units:
+        chosen = picked[u.code]
+        for index in range(len(chosen) - 1, -1, -1):
+            out = chosen[index]
+            out_level = out.cognitive_level
+            if out_level == level or counts[out_level] - 1 < minimums.get(out_level, 0):
+                continue
+            others = taken - {out.ref}
+            for candidate in orders[u.code]:
+                if candidate.ref in taken or candidate.cognitive_level != level:
+                    continue
+                if conflicts.get(candidate.ref, set()) & others:
+                    continue
+                chosen[index] = candidate
+                taken.discard(out.ref)
+                taken.add(candidate.ref)
+                counts[out_level] -= 1
+                counts[level] += 1
+                return True
+    return False

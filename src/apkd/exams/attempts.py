@@ -9,7 +9,7 @@ makes that safe) or by the next access. Saving a response is :mod:`apkd.exams.sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from apkd import audit
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.banks.models import SchemeUnit
-from apkd.banks.service import current_pool
+from apkd.banks.service import DrawRules, current_pool, draw_rules
 from apkd.db import UTCDateTime, utcnow
 from apkd.errors import Conflict, Forbidden, NotFound
 from apkd.exams import saving
@@ -95,6 +95,7 @@ class _Blueprint:
     # What the candidate sees of each pool item (item versions never change): the view of a
     # form just drawn from this pool needs no database read.
     contents: dict[int, saving.ItemContent]
+    rules: DrawRules = field(default_factory=DrawRules)
 
 
 _blueprints: dict[int, _Blueprint] = {}
@@ -119,11 +120,13 @@ async def _blueprint(db: AsyncSession, scheme_id: int, key: tuple[str, str]) -> 
                 unit=iv.unit_code,
                 type=iv.type,
                 option_ids=tuple(str(o[0]) for o in iv.options) if iv.type != "numeric" else (),
+                level=iv.level,
             )
             for iv in rows
         ],
         types={iv.id or 0: iv.type for iv in rows},
         contents={iv.id or 0: saving.item_content(iv.type, iv.stem, iv.options) for iv in rows},
+        rules=await draw_rules(db, scheme_id, rows),
     )
     _blueprints[scheme_id] = bp
     return bp
@@ -193,7 +196,11 @@ async def _start(
     seed = new_seed()
     try:
         drawn = assemble_form(
-            seed, [UnitBlueprint(u["code"], u["items_per_form"]) for u in bp.units], bp.pool
+            seed,
+            [UnitBlueprint(u["code"], u["items_per_form"]) for u in bp.units],
+            bp.pool,
+            enemies=bp.rules.enemies,
+            level_shares=bp.rules.level_shares,
         )
     except AssemblyError as exc:
         raise Conflict(
