@@ -65,7 +65,10 @@ test-postgres: install ## the database tests on PostgreSQL (APKD_TEST_POSTGRES_U
 	@echo "== tests on PostgreSQL =="
 	@APKD_TEST_DATABASE=postgres APKD_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
-bench: install ## benchmarks, printed as ratios against same-run baselines
+bench: install ## benchmarks, printed as ratios against same-run baselines (BENCH_ARGS=--national: the 10-minute run)
+	@command -v wrk >/dev/null || { echo "installing wrk (the HTTP load generator)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
 	@$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean: ## remove var/ (the embedded database and the development secret)

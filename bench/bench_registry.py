@@ -1,9 +1,10 @@
 """Public registry benchmarks.
 
-1. ``GET /api/v1/registry/{number}`` throughput against a Litestar hello-world endpoint,
-   both served by uvicorn with the same worker count in the same run, loaded by the same
-   keep-alive HTTP/1.1 generator (raw asyncio streams: cheaper than any client library, so
-   the servers and not the generator are measured). Embedded SQLite database in a temp dir.
+1. ``GET /api/v1/registry/{number}`` throughput against a Litestar hello-world endpoint, both
+   served by the same uvicorn command (2 workers), loaded by wrk (bench/common.py) in
+   alternating windows of the same run. Targets: the cached record (production's
+   configuration, decision 006) and the uncached lookup on PostgreSQL (every request reads
+   the database) >= 0.5 of hello-world. SQLite (a temporary file) is shown beside it.
 2. Offline verification (``apkd verify`` without network: apkd.registry.offline.verify_offline)
    tokens per second on one core, with the bare Ed25519 verification rate as the baseline.
    Target: >= 2000 tokens/s.
@@ -14,33 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-HELLO_APP = """
-from litestar import Litestar, get
+from bench.common import HELLO_APP, Server, WrkResult, apkd_env, scratch_database, wrk
 
-
-@get("/hello")
-async def hello() -> dict[str, str]:
-    return {"hello": "world"}
-
-
-app = Litestar([hello])
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+PG_DB = "apkd_bench_registry"
 
 
 async def seed(db_url: str, settings: Any) -> str:
@@ -71,7 +54,7 @@ async def seed(db_url: str, settings: Any) -> str:
                 actor="bench",
             )
             scheme = await sample_scheme(s)
-            outcomes = await passed_results(s, scheme, [user.id], now=now, score=90)
+            outcomes = await passed_results(s, scheme, [user.id or 0], now=now, score=90)
             batch = await issue_for_results(s, outcomes.result_ids, settings=settings, actor=None, now=now)
             await s.commit()
             return batch.numbers[0]
@@ -79,193 +62,75 @@ async def seed(db_url: str, settings: Any) -> str:
         await engine.dispose()
 
 
-async def _one_connection(port: int, request: bytes, stop: float, counts: list[int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < stop:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:].strip())
-            if length:
-                await reader.readexactly(length)
-            counts[0 if status == 200 else 1] += 1
-    finally:
-        writer.close()
-
-
-async def load(port: int, path: str, seconds: float, concurrency: int) -> tuple[float, int]:
-    """(successful requests per second, non-200 answers)."""
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n".encode()
-    counts = [0, 0]
-    start = time.perf_counter()
-    stop = start + seconds
-    await asyncio.gather(*(_one_connection(port, request, stop, counts) for _ in range(concurrency)))
-    return counts[0] / (time.perf_counter() - start), counts[1]
-
-
-def start_server(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-async def wait_ready(port: int, proc: subprocess.Popen[bytes], path: str) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-            raise RuntimeError(f"server on port {port} exited: {err}")
-        try:
-            rps, _ = await load(port, path, 0.05, 1)
-            if rps > 0:
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
-async def _pg_admin(sql: str, admin_url: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    eng = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with asyncio.timeout(5):
-            async with eng.connect() as conn:
-                await conn.execute(text(sql))
-    finally:
-        await eng.dispose()
-
-
-PG_DB = "apkd_bench_registry"
-
-
-async def postgres_url() -> str | None:
-    """A fresh database of our own on the benchmark PostgreSQL, or None when unreachable."""
-    admin = os.environ.get("APKD_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-    try:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)', admin)
-        await _pg_admin(f'CREATE DATABASE "{PG_DB}"', admin)
-    except Exception:
-        return None
-    return admin.rsplit("/", 1)[0] + "/" + PG_DB
-
-
-async def drop_postgres() -> None:
-    admin = os.environ.get("APKD_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-    with contextlib.suppress(Exception):  # best effort cleanup
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)', admin)
-
-
 async def http_bench(args: argparse.Namespace) -> list[str]:
     from apkd.config import load_settings
     from apkd.migrate import upgrade
 
     quick = getattr(args, "quick", False)
-    seconds = 2.0 if quick else 5.0
-    rounds = 1 if quick else 2
-    workers = 1
-    concurrency = 32
+    seconds = 3.0 if quick else 5.0
+    rounds = 1 if quick else 3
+    conns = 64
     lines: list[str] = []
-    procs: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="apkd_bench_registry_") as tmp:
-        tmpdir = Path(tmp)
+    servers: list[Server] = []
+    async with contextlib.AsyncExitStack() as stack:
+        tmpdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="apkd_bench_registry_")))
         databases = [("SQLite", f"sqlite+aiosqlite:///{tmpdir / 'apkd.db'}")]
-        pg = await postgres_url()
-        if pg is not None:
-            databases.append(("PostgreSQL", pg))
-        (tmpdir / "hello_app.py").write_text(HELLO_APP)
         try:
-            p_hello = free_port()
-            hello_proc = start_server(
-                [
-                    "hello_app:app",
-                    "--app-dir",
-                    str(tmpdir),
-                    "--port",
-                    str(p_hello),
-                    "--workers",
-                    str(workers),
-                ],
-                dict(os.environ),
-                tmpdir,
+            databases.append(
+                ("PostgreSQL", await stack.enter_async_context(scratch_database(PG_DB, migrate=False)))
             )
-            procs.append(hello_proc)
-            # (label, port, path)
-            targets: list[tuple[str, int, str]] = []
+        except Exception as exc:  # no server: the SQLite figures still run
+            lines.append(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
+        try:
+            hello = Server.app("hello_app", HELLO_APP, apkd_env("", tmpdir), tmpdir)
+            servers.append(hello)
+            targets: list[tuple[str, Server, str]] = []  # (label, server, path)
             for label, db_url in databases:
-                env_vars = {
-                    "APKD_ENV": "test",
-                    "APKD_DATABASE_URL": db_url,
-                    "APKD_SECRET_KEY": "bench-secret-" + "z" * 40,
-                    "APKD_VAR_DIR": str(tmpdir / "var"),
-                    "APKD_BASE_URL": "http://127.0.0.1:8000",
-                    "APKD_PUBLIC_RATE_LIMIT": "1000000000",  # counted per request as in production, never reached
-                }
+                # counted per request as in production, never reached
+                env = apkd_env(db_url, tmpdir / "var", APKD_PUBLIC_RATE_LIMIT="1000000000")
                 await asyncio.to_thread(upgrade, db_url)
-                number = await seed(db_url, load_settings(env_vars))
+                number = await seed(db_url, load_settings(env))
                 for cache in ("5", "0"):
-                    port = free_port()
-                    env = {**os.environ, **env_vars, "APKD_REGISTRY_CACHE_SECONDS": cache}
-                    proc = start_server(
-                        ["apkd.app:create_app", "--factory", "--port", str(port), "--workers", str(workers)],
-                        env,
-                        Path.cwd(),
-                    )
-                    procs.append(proc)
+                    app = Server.apkd({**env, "APKD_REGISTRY_CACHE_SECONDS": cache})
+                    servers.append(app)
                     what = (
                         "record cache on" if cache != "0" else "cache off, every request reads the database"
                     )
-                    targets.append((f"{label}, {what}", port, f"/api/v1/registry/{number}"))
-            await wait_ready(p_hello, hello_proc, "/hello")
-            for (_, port, path), proc in zip(targets, procs[1:], strict=True):
-                await wait_ready(port, proc, path)
-                await load(port, path, 0.5, concurrency)  # warm up
-            await load(p_hello, "/hello", 0.5, concurrency)
-            best_hello = 0.0
-            best = [0.0] * len(targets)
-            errors = 0
-            for _ in range(rounds):
-                for i, (_, port, path) in enumerate(targets):
-                    # alternate windows: the baseline is measured next to every target, so a
-                    # noisy neighbour slows both; best-of over more windows favours the baseline
-                    rps, _ = await load(p_hello, "/hello", seconds, concurrency)
-                    best_hello = max(best_hello, rps)
-                    rps, err = await load(port, path, seconds, concurrency)
-                    best[i] = max(best[i], rps)
-                    errors += err
-            lines.append(
-                f"Litestar hello-world: {best_hello:,.0f} req/s ({workers} uvicorn worker, {concurrency} "
-                f"keep-alive connections, best of {rounds * len(targets)} x {seconds:.0f} s, alternating)"
-            )
-            for (label, _, _), rps in zip(targets, best, strict=True):
-                ratio = rps / best_hello
-                verdict = ""
-                if "cache on" in label:  # the configuration served in production (decision 006)
-                    verdict = " (meets the 0.5 target)" if ratio >= 0.5 else " (BELOW the 0.5 target)"
-                lines.append(
-                    f"GET /api/v1/registry/{{number}} ({label}): {rps:,.0f} req/s; "
-                    f"ratio to hello-world {ratio:.2f}{verdict}"
+                    targets.append((f"{label}, {what}", app, f"/api/v1/registry/{number}"))
+            await hello.wait_up("/hello")
+            for _, app, path in targets:
+                await app.wait_up(path)
+                (await wrk(app.port, "get", [f"{path} -"], 1, connections=conns)).check(
+                    "registry warm-up", ok=(200,)
                 )
-            if errors:
-                lines.append(f"WARNING: {errors} non-200 answers from the registry")
+            await wrk(hello.port, "get", ["/hello -"], 1, connections=conns)
+            hello_runs: list[WrkResult] = []
+            runs: list[list[WrkResult]] = [[] for _ in targets]
+            for _ in range(rounds):
+                for i, (_, app, path) in enumerate(targets):
+                    # alternate windows: the baseline is measured next to every target, so a
+                    # noisy neighbour slows both
+                    hello_runs.append(await wrk(hello.port, "get", ["/hello -"], seconds, connections=conns))
+                    runs[i].append(await wrk(app.port, "get", [f"{path} -"], seconds, connections=conns))
+            for r in hello_runs + [r for rs in runs for r in rs]:
+                r.check("registry load", ok=(200,))
         finally:
-            for proc in procs:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            if pg is not None:
-                await drop_postgres()
+            for srv in servers:
+                srv.stop()
+    best_hello = max(r.rate for r in hello_runs)
+    lines.append(
+        f"Litestar hello-world: {best_hello:,.0f} req/s (2 uvicorn workers, wrk with {conns} keep-alive "
+        f"connections, best of {len(hello_runs)} x {seconds:.0f} s, alternating with each target)"
+    )
+    for (label, _, _), rs in zip(targets, runs, strict=True):
+        rps = max(r.rate for r in rs)
+        ratio = rps / best_hello
+        verdict = ""
+        if "cache on" in label or label.startswith("PostgreSQL"):
+            verdict = " (meets the 0.5 target)" if ratio >= 0.5 else " (BELOW the 0.5 target)"
+        lines.append(
+            f"GET /api/v1/registry/{{number}} ({label}): {rps:,.0f} req/s; ratio to hello-world {ratio:.2f}{verdict}"
+        )
     return lines
 
 
