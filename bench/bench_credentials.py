@@ -5,7 +5,8 @@
    indexes, two Ed25519 signatures each (vc+jwt and QR token), bulk insert, one
    transparency-log append, one audit event), against bare Ed25519 signing of the same
    payloads (the vc+jwt and QR-token signing inputs that were signed) in the same process.
-   Target: >= 30 % of the bare rate. The ratio against the vc+jwt payloads alone is printed too.
+   Target (issue 18): >= 50 % of the bare rate. The ratio against the vc+jwt payloads alone is
+   printed too; the Data Integrity proof gets its own figure once issuing produces one.
 2. Revoking one credential (``service.revoke``: row lock, status list bit in a list of
    131,072 entries, history, log append, audit, commit), p50/p99, against a bare single-row
    UPDATE + commit. Target: under 50 ms.
@@ -271,9 +272,15 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
         lines.append(
             f"[{label}] issue {n} credentials: {t_issue:.2f} s = {rate_issue:,.0f}/s. Bare Ed25519 signing of the "
             f"same payloads (vc+jwt and QR token, 2 per credential): {rate_all:,.0f} credentials/s; ratio "
-            f"{ratio:.1%} (target >= 30%) {'OK' if ratio >= 0.30 else 'BELOW TARGET'}; against the vc+jwt "
+            f"{ratio:.1%} (target >= 50%) {'OK' if ratio >= 0.50 else 'BELOW TARGET'}; against the vc+jwt "
             f"payloads alone ({rate_vc:,.0f}/s): {rate_issue / rate_vc:.1%}"
         )
+        proof_columns = [c.name for c in Credential.__table__.columns if "proof" in c.name]  # type: ignore[attr-defined]
+        if not proof_columns:
+            lines.append(
+                f"[{label}] Data Integrity proof: issuing does not produce one yet (no proof column on "
+                "credential), so it has no figure of its own in this run"
+            )
 
         # Revocation of one credential in a 131,072-entry list vs a bare single-row UPDATE.
         rev_ms: list[float] = []
