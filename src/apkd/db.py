@@ -18,7 +18,7 @@ import logging
 import weakref
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,29 +111,42 @@ _direct_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _direct_lock: asyncio.Lock | None = None
 
 
-async def direct_pool(engine: AsyncEngine) -> Any:
+async def _keep_session(_connection: Any) -> None:
+    """The direct pool's reset on release: nothing to undo (see :func:`direct_pool`)."""
+
+
+async def direct_pool(engine: AsyncEngine | Engine) -> Any:
     """A small asyncpg pool of its own beside ``engine`` (PostgreSQL only), made on first use.
 
-    For the hot paths (an answer saved, a registry record read): asyncpg directly, without
-    SQLAlchemy's checkout, greenlet hop and statement processing; statements are prepared once
-    per connection and run in autocommit. One per SQLAlchemy pool: engines sharing a pool share
-    it. Closed by :func:`close_direct_pool` at shutdown.
+    For the hot paths (an answer saved, a form looked up for it, a roster polled, a registry
+    record read): asyncpg directly, without SQLAlchemy's checkout, greenlet hop and statement
+    processing; statements are prepared once per connection and run in autocommit. One per
+    SQLAlchemy pool: engines sharing a pool share it (``engine`` may be the async engine or the
+    sync one behind it, as a session's ``get_bind()`` gives). Closed by
+    :func:`close_direct_pool` at shutdown.
+
+    Its users run single autocommit statements and change no session state (no SET, advisory
+    lock, LISTEN, cursor, prepared transaction or temporary table), so a released connection
+    needs no reset: asyncpg's default reset query (``pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL``) would be a second round trip after every save. asyncpg still rolls
+    back a transaction left open and drops listeners on release (decision 030).
     """
     global _direct_lock
-    pool = _direct_pools.get(engine.sync_engine.pool)
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    pool = _direct_pools.get(sync.pool)
     if pool is not None:
         return pool
     if _direct_lock is None:
         _direct_lock = asyncio.Lock()
     async with _direct_lock:
-        pool = _direct_pools.get(engine.sync_engine.pool)
+        pool = _direct_pools.get(sync.pool)
         if pool is None:
             import asyncpg
 
-            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            size = _direct_sizes.get(engine.sync_engine.pool, DIRECT_POOL_SIZE)
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size)
-            _direct_pools[engine.sync_engine.pool] = pool
+            dsn = sync.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            size = _direct_sizes.get(sync.pool, DIRECT_POOL_SIZE)
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, reset=_keep_session)
+            _direct_pools[sync.pool] = pool
     return pool
 
 

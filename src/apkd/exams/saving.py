@@ -45,6 +45,7 @@ from apkd.exams.timing import GRACE_SECONDS
 
 GRACE = timedelta(seconds=GRACE_SECONDS)
 MAX_SEQ = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are INTEGER columns
 
 ATTEMPT: Table = table_of(Attempt)
 RESPONSE: Table = table_of(Response)
@@ -95,9 +96,36 @@ def cache_form(attempt_id: int, info: FormInfo) -> None:
     _remember(_forms, attempt_id, info)
 
 
+# What a save needs of a form, extracted by PostgreSQL: a fraction of the form's JSON to decode.
+_PG_FORM_INFO = """
+SELECT user_id, session_id, seed,
+       (SELECT json_agg(json_build_array(i -> 'position', i -> 'type', i -> 'option_order'))
+          FROM json_array_elements(form -> 'items') AS i) AS items
+  FROM attempt WHERE id = $1
+"""
+
+
 async def _form_info(engine: AsyncEngine, attempt_id: int, *, fresh: bool = False) -> FormInfo | None:
     info = None if fresh else _forms.get(attempt_id)
     if info is not None:
+        return info
+    if not 0 < attempt_id <= MAX_ID:
+        return None  # not an id the column can hold: no such attempt
+    if engine.dialect.name == "postgresql":
+        # A miss on the save path (the other worker started the attempt, or this one restarted):
+        # one statement on the direct pool, beside the save's own.
+        pool = await direct_pool(engine)
+        found = await pool.fetchrow(_PG_FORM_INFO, attempt_id)
+        if found is None:
+            return None
+        items = {
+            int(pos): (str(type_), tuple(str(o) for o in order or ()))
+            for pos, type_, order in json.loads(found["items"] or "[]")
+        }
+        info = FormInfo(
+            user_id=found["user_id"], session_id=found["session_id"], seed=found["seed"], items=items
+        )
+        cache_form(attempt_id, info)
         return info
     async with engine.connect() as conn:
         row = (
@@ -253,7 +281,7 @@ class Saved:
     response: Any = None
 
 
-def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     """``:name`` placeholders -> asyncpg's ``$n`` (each name numbered once)."""
     names: list[str] = []
 
@@ -265,7 +293,7 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"(?<![:\w]):([a-z_]+)", number, sql), tuple(names)
 
 
-_PG_SAVE_SQL, _PG_SAVE_ARGS = _numbered(_PG_SAVE.text)
+_PG_SAVE_SQL, _PG_SAVE_ARGS = numbered(_PG_SAVE.text)
 
 
 async def _write_postgres(engine: AsyncEngine, params: dict[str, Any]) -> bool:
