@@ -39,15 +39,21 @@ def clock_of(a: Attempt) -> Clock:
 
 
 def deadline_now(a: Attempt, now: datetime) -> datetime:
-    if a.status == AttemptState.PAUSED:
-        return deadline(clock_of(a), now)
-    return a.deadline
+    return deadline_at(a.status, clock_of(a), a.deadline, now)
 
 
 def remaining(a: Attempt, now: datetime) -> int:
-    if a.status not in OPEN_STATUSES:
-        return 0
-    return remaining_seconds(clock_of(a), now)
+    return remaining_at(a.status, clock_of(a), now)
+
+
+def deadline_at(status: str, clock: Clock, stored: datetime, now: datetime) -> datetime:
+    """The deadline as of ``now`` of an attempt in ``status`` with ``clock`` and the stored one."""
+    return deadline(clock, now) if status == AttemptState.PAUSED else stored
+
+
+def remaining_at(status: str, clock: Clock, now: datetime) -> int:
+    """Whole seconds left as of ``now`` of an attempt in ``status`` (0 once closed)."""
+    return remaining_seconds(clock, now) if status in OPEN_STATUSES else 0
 
 
 def aware(dt: datetime, tz: str) -> datetime:
