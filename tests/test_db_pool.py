@@ -49,3 +49,33 @@ async def test_direct_pool_is_shared_and_closed(db_url: str) -> None:
     finally:
         await close_direct_pool(engine)
         await engine.dispose()
+
+
+async def test_direct_pool_releases_without_a_reset_round_trip(db_url: str) -> None:
+    """Its users send single autocommit statements, so a release sends nothing more (asyncpg's
+    default reset query is a second round trip); a transaction left open is still rolled back."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the direct pool is for PostgreSQL")
+    engine = create_engine(db_url, pool_size=2)
+    sent: list[str] = []
+    try:
+        pool = await direct_pool(engine.sync_engine)  # a session's get_bind() gives the sync one
+        assert await direct_pool(engine) is pool
+
+        def log(record: object) -> None:
+            sent.append(record.query)  # type: ignore[attr-defined]
+
+        async with pool.acquire() as conn:
+            conn.add_query_logger(log)
+            assert await conn.fetchval("SELECT 41 + 1") == 42
+            raw = conn._con  # the connection behind the pool's proxy, still ours after release
+        assert sent == ["SELECT 41 + 1"]
+        raw.remove_query_logger(log)
+        async with pool.acquire() as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("CREATE TEMPORARY TABLE IF NOT EXISTS left_open (x int)")
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+    finally:
+        await close_direct_pool(engine)
+        await engine.dispose()

@@ -172,6 +172,23 @@ async def test_roster_shows_status_remaining_and_last_save(running) -> None:
     assert r.status_code == 200 and r.json() == []
 
 
+async def test_roster_closes_an_overdue_attempt_it_shows(running) -> None:
+    """The roster reads no forms and runs no UPDATE on a normal poll; an attempt it finds past
+    deadline + grace is closed (audited, as the sweeper does) and shown as expired."""
+    world, cand, view = running
+    c = world.client
+    await world.shift(view["id"], 31 * 60)
+    r = await c.get(f"/api/v1/sessions/{world.session_id}/roster", headers=world.proctor)
+    assert r.status_code == 200
+    [entry] = [e for e in r.json() if e["username"] == cand.username]
+    assert entry["status"] == "expired" and entry["remaining_seconds"] == 0
+    assert (await world.sql("SELECT status FROM attempt WHERE id = :i", i=view["id"]))[0][0] == "expired"
+    # unknown sessions and ids no column can hold are 404, never 500
+    for sid in (world.session_id + 1000, 2**31, 2**63):
+        r = await c.get(f"/api/v1/sessions/{sid}/roster", headers=world.proctor)
+        assert r.status_code == 404 and r.json()["code"] == "session_not_found", sid
+
+
 async def test_incidents_and_minutes(running) -> None:
     world, cand, view = running
     c, p = world.client, world.proctor
