@@ -369,10 +369,9 @@ async def wrk(
     ``answer_within``: seconds after which wrk counts a request as timed out.
     """
     binary = ensure_wrk()
-    if rate > 0:
-        threads = connections
+    if rate > 0 or once:  # one connection per thread (each thread owns its schedule / lines)
+        threads = connections = max(1, min(connections, len(lines)))
     threads = max(1, min(threads, connections, len(lines)))
-    connections = max(connections, threads)
     with tempfile.TemporaryDirectory(prefix="apkd_wrk_") as tmp:
         targets = Path(tmp) / "targets.txt"
         targets.write_text("\n".join(lines) + "\n")

@@ -5,7 +5,8 @@ load (bench/common.py), for ``--minutes`` minutes (10 by default), one wrk run p
 per minute:
 
 - minute 1: every candidate presses "start" (24,000 starts spread over the minute, 400/s);
-- then: every candidate saves an answer every 30 s (800 saves/s);
+  whoever has no attempt yet at the start of a later minute presses it again;
+- then: every candidate who has started saves an answer every 30 s (800 saves/s for all);
 - the last minute: every candidate submits (400/s);
 - all along: each room's proctor polls the roster every 5 s (120 roster reads/s).
 
@@ -130,7 +131,6 @@ async def main(args: argparse.Namespace) -> list[str]:
             rosters = [f"/api/v1/sessions/{r.session_id}/roster {r.proctor_token}" for r in national]
             cands = [(r.session_id, c) for r in national for c in r.candidates]
             random.Random(3).shuffle(cands)
-            starts = [f"/api/v1/sessions/{sid}/attempts {c.token}" for sid, c in cands]
             print(
                 f"national session: {rooms} rooms x {per_room} = {n:,} candidates, {minutes} minutes; "
                 f"starts {start_rate:.0f}/s in minute 1, saves {save_rate:.0f}/s, rosters {roster_rate:.0f}/s, "
@@ -161,19 +161,27 @@ async def main(args: argparse.Namespace) -> list[str]:
                 )
 
             ids: dict[int, int] = {}
-            saves: list[str] = []
             t0 = time.monotonic()
             for m in range(1, minutes + 1):
                 offset = time.monotonic() - t0
                 jobs: dict[str, asyncio.Task[WrkResult]] = {}
                 run(jobs, "roster", "get", rosters, roster_rate)
-                if m == 1:
-                    run(jobs, "start", "post", starts, start_rate, once=True)
-                elif m < minutes:
-                    if m == 2:
-                        ids = await _attempt_ids(url)
-                        saves = [f"{ids[c.user_id]} {c.token}" for _, c in cands if c.user_id in ids]
-                    run(jobs, "save", "save", saves, save_rate)
+                if m > 1:
+                    ids = await _attempt_ids(url)
+                if m < minutes:
+                    # who has no attempt yet presses "start" (again): everyone in minute 1, and
+                    # whoever the server did not reach in time after that
+                    waiting = [
+                        f"/api/v1/sessions/{sid}/attempts {c.token}"
+                        for sid, c in cands
+                        if c.user_id not in ids
+                    ]
+                    if waiting:
+                        run(jobs, "start", "post", waiting, start_rate, once=True)
+                    # who has started saves an answer every 30 s
+                    saves = [f"{ids[c.user_id]} {c.token}" for _, c in cands if c.user_id in ids]
+                    if saves:
+                        run(jobs, "save", "save", saves, len(saves) / 30.0)
                 else:
                     submits = [
                         f"/api/v1/attempts/{ids[c.user_id]}/submit {c.token}"
