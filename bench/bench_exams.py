@@ -109,7 +109,7 @@ async def seed_rooms(
     """
     from sqlalchemy import insert, text
 
-    from apkd.accounts.models import User
+    from apkd.accounts.models import LoginRecord, User
     from apkd.accounts.security import hash_password, issue_token
     from apkd.banks.bankfile import parse_bank
     from apkd.banks.service import import_bank
@@ -175,6 +175,14 @@ async def seed_rooms(
                     for sid, pid in zip(session_ids, proctor_ids, strict=True)
                 ],
             )
+            # one login each (sid "bench-<user id>"): tokens are checked against it
+            await conn.execute(
+                insert(LoginRecord.__table__),  # type: ignore[attr-defined]
+                [
+                    {"sid": f"bench-{uid}", "user_id": uid, "created_at": now, "refresh_hash": "-" * 64}
+                    for uid in proctor_ids + cand_ids
+                ],
+            )
             registration = {"status": "admitted", "registered_at": now, "admitted_at": now}
             reg_ids = await add(
                 Registration,
@@ -215,8 +223,8 @@ async def seed_rooms(
     finally:
         await engine.dispose()
 
-    def token(uid: int, name: str, role: str, sid: str | None = None) -> str:
-        return issue_token(settings, user_id=uid, username=name, role=role, sid=sid)[0]
+    def token(uid: int, name: str, role: str) -> str:
+        return issue_token(settings, user_id=uid, username=name, role=role, sid=f"bench-{uid}")[0]
 
     out = []
     for r in range(rooms):
@@ -224,8 +232,7 @@ async def seed_rooms(
         for j in range(per_room):
             i = r * per_room + j
             uid = cand_ids[i]
-            sid = f"bench-{uid}" if form is not None else None
-            cands.append(Candidate(uid, token(uid, f"{prefix}c{i:06d}", "candidate", sid), attempt_ids[i]))
+            cands.append(Candidate(uid, token(uid, f"{prefix}c{i:06d}", "candidate"), attempt_ids[i]))
         out.append(Room(session_ids[r], token(proctor_ids[r], f"{prefix}p{r:04d}", "proctor"), cands))
     return out
 
