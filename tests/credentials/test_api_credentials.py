@@ -225,10 +225,16 @@ async def fetch_status_bit(client, list_url: str, index: int, keys) -> tuple[boo
 async def test_revoke_suspend_reinstate_flip_status_list_bits(client, world) -> None:
     number = await my_number(client, world["holder"])
     body = (await client.get(f"/api/v1/credentials/{number}", headers=world["admin"])).json()
-    entries = {e["statusPurpose"]: e for e in claims_of(body["vc_jwt"])["credentialStatus"]}
+    rev = claims_of(body["vc_jwt"])["credentialStatus"]  # one entry (OB 3.0): revocation
+    assert rev["statusPurpose"] == "revocation"
     keys = keys_from_jwks((await client.get("/.well-known/jwks.json")).json())
-    rev, sus = entries["revocation"], entries["suspension"]
-    rev_i, sus_i = int(rev["statusListIndex"]), int(sus["statusListIndex"])
+    from apkd.credentials.qrtoken import verify_qr_text
+    from apkd.credentials.statuslist import status_list_url
+
+    qr = verify_qr_text(body["qr_text"], keys)  # the suspension entry is in the QR token
+    assert qr.suspension is not None
+    sus = {"statusListCredential": status_list_url("https://apkd.test", qr.suspension.list_id)}
+    rev_i, sus_i = int(rev["statusListIndex"]), qr.suspension.index
 
     bit, doc = await fetch_status_bit(client, rev["statusListCredential"], rev_i, keys)
     assert bit is False and doc["credentialSubject"]["statusPurpose"] == "revocation"
@@ -329,7 +335,7 @@ async def test_qr_text_fits_version_16_and_status_list_is_cacheable(client, worl
     number = await my_number(client, world["holder"])
     body = (await client.get(f"/api/v1/credentials/{number}", headers=world["holder"])).json()
     assert len(body["qr_text"]) <= 500 and qr_version(body["qr_text"]) <= 16
-    url = claims_of(body["vc_jwt"])["credentialStatus"][0]["statusListCredential"].removeprefix(
+    url = claims_of(body["vc_jwt"])["credentialStatus"]["statusListCredential"].removeprefix(
         "https://apkd.test"
     )
     first = await client.get(url)

@@ -11,6 +11,7 @@ database when it answers, else from a copy in process memory, else from ``var/jw
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import json
 import logging
 import os
@@ -23,8 +24,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.accounts.models import User
 from apkd.banks.models import Scheme
 from apkd.config import Settings
 from apkd.credentials import service as credentials_service
@@ -451,6 +454,28 @@ async def verify_number(
         return None, True
     outcome = await verify_text(factory, settings, entry.credential.vc_jwt, now=now)
     return outcome, True
+
+
+async def nip_match(factory: SessionFactory, outcome: VerifyOutcome, nip: str) -> bool | None:
+    """Whether `nip` is the NIP of the holder of the verified credential: True/False, or None
+    when it cannot be said (the token is not authentic, the credential is not in the
+    registry, or the database is out of reach). Compared in constant time; never logged."""
+    if outcome.entry is None or outcome.verdict.claims is None:
+        return None
+    digits = "".join(nip.split())
+    given = digits if len(digits) == 18 and digits.isascii() and digits.isdigit() else None
+    user_id = outcome.entry.credential.user_id
+
+    async def stored(session: AsyncSession) -> str | None:
+        stmt = select(col(User.nip)).where(col(User.id) == user_id)
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    value, ok = await guard(factory, stored)
+    if not ok:
+        return None
+    if not value or given is None:
+        return False
+    return hmac.compare_digest(given.encode("ascii"), value.encode("ascii"))
 
 
 def session_factory_of(app_state: Any) -> async_sessionmaker[AsyncSession]:
