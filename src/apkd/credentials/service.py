@@ -408,7 +408,9 @@ async def signed_status_list(
         url,
         row.purpose,
         encode_list(row.bits),
-        {"id": settings.issuer_id, "type": ["Profile"], "name": settings.issuer_name},
+        # No "type": ["Profile"] here: the status list's only context (VC 2.0) does not
+        # define Profile (an undefined term); id and name are defined.
+        {"id": settings.issuer_id, "name": settings.issuer_name},
         valid_from,
         ttl * 1000,
         valid_from + STATUS_LIST_VALIDITY,
@@ -416,8 +418,7 @@ async def signed_status_list(
     claims = dict(doc)
     claims.update(
         {
-            "iss": settings.issuer_id,
-            "jti": url,
+            "iss": settings.issuer_id,  # no jti: undefined in VC 2.0, and "id" says the same
             "iat": window,
             "nbf": window,
             "exp": int((valid_from + STATUS_LIST_VALIDITY).timestamp()),

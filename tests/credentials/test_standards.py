@@ -1,0 +1,76 @@
+"""Issue 12, points 2-4: the credential as the validators read it, checked against the
+standards' own files (tests/standards/): the OB 3.0 AchievementCredential JSON schema, no
+undefined term under the real contexts (pyld, offline), the subject's id and the JWT's sub."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sqlmodel import select
+
+from apkd.credentials.models import Credential
+from apkd.grading import effects
+from standards_files import schema_errors, undefined_terms
+
+JWT_ONLY = {"iss", "sub", "iat", "nbf", "exp"}  # registered claims beside the credential
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+async def _issued(factory, db, **user) -> Credential:
+    seeded = await factory.passed_session([await factory.candidate(**user)], score=83.333)
+    await effects.current().issue(db, seeded.result_ids, actor=None)
+    await db.commit()
+    cred = (await db.exec(select(Credential).order_by(Credential.id.desc()))).first()
+    await db.commit()  # let go of SQLite's write lock before the app is asked
+    return cred
+
+
+async def test_credential_validates_against_the_ob3_schema(factory, db) -> None:
+    cred = await _issued(factory, db, nip="198703122010012003")
+    payload = claims_of(cred.vc_jwt)
+    assert schema_errors(payload, "ob_v3p0_achievementcredential_schema.json") == []
+    # The schema is not a rubber stamp: the old shape (credentialStatus an array) fails it.
+    old = dict(payload, credentialStatus=[payload["credentialStatus"], payload["credentialStatus"]])
+    assert any("credentialStatus" in e for e in schema_errors(old, "ob_v3p0_achievementcredential_schema.json"))
+
+
+async def test_no_undefined_terms_in_the_credential_nor_the_status_list(factory, db, client) -> None:
+    cred = await _issued(factory, db, nip="198703122010012003")
+    payload = claims_of(cred.vc_jwt)
+    assert undefined_terms(payload) == []  # the JWT payload as a JSON-LD document, claims and all
+    # The search finds what it should: an extra member, or the old jti.
+    assert undefined_terms(dict(payload, jti=payload["id"])) == ["urn:UNDEFINEDTERM#jti"]
+    entry = payload["credentialStatus"]
+    r = await client.get(entry["statusListCredential"].removeprefix("https://apkd.test"))
+    assert r.status_code == 200
+    status_list = claims_of(r.text)
+    assert undefined_terms(status_list) == []
+    with_profile = dict(status_list, issuer=dict(status_list["issuer"], type=["Profile"]))
+    assert undefined_terms(with_profile) == ["urn:UNDEFINEDTERM#Profile"]
+
+
+async def test_subject_id_is_stable_per_holder_and_is_the_jwt_sub(factory, db) -> None:
+    user = await factory.candidate(nip="198703122010012003")
+    other = await factory.candidate(nip="198703122010012004")
+    first = await factory.passed_session([user, other])
+    await effects.current().issue(db, first.result_ids, actor=None)
+    await db.commit()
+    second = await factory.passed_session([user])
+    await effects.current().issue(db, second.result_ids, actor=None)
+    await db.commit()
+    creds = (await db.exec(select(Credential).order_by(Credential.id))).all()
+    subs = {c.number: (c.user_id, claims_of(c.vc_jwt)) for c in creds}
+    by_user: dict[int, set[str]] = {}
+    for uid, claims in subs.values():
+        assert claims["sub"] == claims["credentialSubject"]["id"]
+        assert claims["sub"].startswith("urn:uuid:")
+        by_user.setdefault(uid, set()).add(claims["sub"])
+    assert len(by_user[user.id]) == 1 and len(by_user[other.id]) == 1
+    assert by_user[user.id] != by_user[other.id]
+    assert len(creds) == 3
