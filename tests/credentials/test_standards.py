@@ -37,7 +37,9 @@ async def test_credential_validates_against_the_ob3_schema(factory, db) -> None:
     assert schema_errors(payload, "ob_v3p0_achievementcredential_schema.json") == []
     # The schema is not a rubber stamp: the old shape (credentialStatus an array) fails it.
     old = dict(payload, credentialStatus=[payload["credentialStatus"], payload["credentialStatus"]])
-    assert any("credentialStatus" in e for e in schema_errors(old, "ob_v3p0_achievementcredential_schema.json"))
+    assert any(
+        "credentialStatus" in e for e in schema_errors(old, "ob_v3p0_achievementcredential_schema.json")
+    )
 
 
 async def test_no_undefined_terms_in_the_credential_nor_the_status_list(factory, db, client) -> None:
