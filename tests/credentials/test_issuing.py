@@ -92,7 +92,9 @@ async def test_credential_is_a_signed_open_badge_with_status_entries(factory, db
 
     public, status = await service.verification_keys(db)
     verified = verify_compact(cred.vc_jwt, public, "vc+jwt")
-    assert verified.header == {"alg": "EdDSA", "kid": cred.kid, "typ": "vc+jwt"}
+    kid_url = f"{settings.issuer_id}/keys/urn:ietf:params:oauth:jwk-thumbprint:sha-256:{cred.kid}"
+    assert verified.header == {"alg": "EdDSA", "kid": kid_url, "typ": "vc+jwt"}
+    assert verified.kid == cred.kid
     assert cred.kid == keylib.thumbprint(keylib.public_jwk(public[cred.kid]))
     assert status[cred.kid]["status"] == "active"
     vc = verified.payload

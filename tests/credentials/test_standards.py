@@ -76,3 +76,58 @@ async def test_subject_id_is_stable_per_holder_and_is_the_jwt_sub(factory, db) -
     assert len(by_user[user.id]) == 1 and len(by_user[other.id]) == 1
     assert by_user[user.id] != by_user[other.id]
     assert len(creds) == 3
+
+
+async def test_issuer_is_resolvable_and_kid_dereferences_to_the_jwk(factory, db, client) -> None:
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import KeySet, OKPKey
+
+    from apkd.signing import keys as keylib
+
+    cred = await _issued(factory, db)
+    header = json.loads(base64.urlsafe_b64decode(cred.vc_jwt.split(".")[0] + "=="))
+    payload = claims_of(cred.vc_jwt)
+    issuer_id = payload["issuer"]["id"]
+    # issuer.id answers with the OB 3.0 Profile.
+    r = await client.get(issuer_id.removeprefix("https://apkd.test"))
+    assert r.status_code == 200
+    profile = r.json()
+    assert schema_errors(profile, "ob_v3p0_profile_schema.json") == []
+    assert profile["id"] == issuer_id and profile["type"] == ["Profile"] and profile["name"]
+    assert profile["url"].startswith("https://apkd.test")
+    assert undefined_terms(profile) == []
+    # kid: an absolute URL under the issuer, last segment the RFC 9278 thumbprint URI.
+    kid = header["kid"]
+    prefix = issuer_id + "/keys/urn:ietf:params:oauth:jwk-thumbprint:sha-256:"
+    assert kid.startswith(prefix) and kid.removeprefix(prefix) == cred.kid
+    r = await client.get(kid.removeprefix("https://apkd.test"))
+    assert r.status_code == 200
+    jwk = r.json()
+    assert keylib.thumbprint(jwk) == cred.kid and "d" not in jwk and jwk["kid"] == kid
+    # ... and that JWK alone verifies the vc+jwt with an independent JOSE library.
+    token = jose_jwt.decode(cred.vc_jwt, OKPKey.import_key(jwk), algorithms=["EdDSA"])
+    assert token.claims["sub"] == payload["credentialSubject"]["id"]
+    r = await client.get(prefix.removeprefix("https://apkd.test") + "A" * 43)
+    assert r.status_code == 404
+    # /.well-known/jwt-vc-issuer names the issuer and its keys, findable by the header's kid.
+    meta = (await client.get("/.well-known/jwt-vc-issuer")).json()
+    assert meta["issuer"] == payload["iss"] == issuer_id
+    jose_jwt.decode(cred.vc_jwt, KeySet.import_key_set(meta["jwks"]), algorithms=["EdDSA"])
+
+
+async def test_alg_ed25519_is_accepted_as_well_as_eddsa(factory, db, client) -> None:
+    """RFC 9864's fully specified "Ed25519": the same signature, another header."""
+    from apkd.signing import keys as keylib
+    from apkd.signing.jws import verify_compact
+
+    key = keylib.generate_key()
+    kid = keylib.thumbprint(keylib.public_jwk(key))
+    body = base64.urlsafe_b64encode(b'{"a":1}').rstrip(b"=").decode()
+    for alg in ("EdDSA", "Ed25519"):
+        head = (
+            base64.urlsafe_b64encode(json.dumps({"alg": alg, "kid": kid, "typ": "vc+jwt"}).encode())
+            .rstrip(b"=")
+            .decode()
+        )
+        sig = base64.urlsafe_b64encode(key.sign(f"{head}.{body}".encode())).rstrip(b"=").decode()
+        assert verify_compact(f"{head}.{body}.{sig}", {kid: key.public_key()}, "vc+jwt").payload == {"a": 1}

@@ -278,6 +278,7 @@ async def _sign_and_write(
     scores: dict[float, str] = {}
     time_text = iso_utc(now)
     qr_builder = QRTextBuilder(settings.base_url, signer)
+    header_kid = issuer_keys.kid_url(settings, signer.kid)
     table = table_of(Credential)
     writer = RowWriter(session, table, COLUMNS, history=(actor_id, now))
     await writer.open()
@@ -324,7 +325,7 @@ async def _sign_and_write(
                 }
             )
             valid_until = template.valid_until
-            vc_jwt = sign_compact(payload, signer.private_key, signer.kid, VC_TYP)
+            vc_jwt = sign_compact(payload, signer.private_key, header_kid, VC_TYP)
             vc_hash = hashlib.sha256(vc_jwt.encode("ascii")).digest()
             vc_sha256 = vc_hash.hex()
             qr_text = qr_builder.build(
