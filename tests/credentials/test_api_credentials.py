@@ -342,3 +342,56 @@ async def test_qr_text_fits_version_16_and_status_list_is_cacheable(client, worl
     again = await client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert first.headers["Cache-Control"].startswith("public")
+
+
+async def test_credential_json_verifies_by_its_data_integrity_proof(client, world) -> None:
+    """GET .../credential.json: the same credential with an eddsa-rdfc-2022 proof, verified
+    with only what the issuer publishes (its controller document's Multikey)."""
+    from apkd.signing import dataintegrity as di
+    from standards_files import schema_errors, undefined_terms
+
+    mine = (await client.get("/api/v1/me/credentials", headers=world["holder"])).json()
+    number = mine[0]["number"]
+    detail = (await client.get(f"/api/v1/credentials/{number}", headers=world["holder"])).json()
+    r = await client.get(f"/api/v1/credentials/{number}/credential.json", headers=world["holder"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vc+ld+json")
+    doc = r.json()
+    (proof,) = doc["proof"]  # a proof set of one, as the OB 3.0 schema wants an array
+    assert proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-rdfc-2022"
+    jwt_payload = claims_of(detail["vc_jwt"])
+    jwt_only = {"iss", "sub", "iat", "nbf", "exp"}
+    assert {k: v for k, v in doc.items() if k != "proof"} == {
+        k: v for k, v in jwt_payload.items() if k not in jwt_only
+    }
+    assert schema_errors(doc, "ob_v3p0_achievementcredential_schema.json") == []
+    assert undefined_terms(doc) == []
+
+    controller = (await client.get("/issuer/controller")).json()
+    methods = {m["id"]: m for m in controller["verificationMethod"] if m["type"] == "Multikey"}
+    assert proof["verificationMethod"] in controller["assertionMethod"]
+
+    def resolve(method: str):
+        m = methods.get(method)
+        return di.public_key_from_multikey(m["publicKeyMultibase"]) if m else None
+
+    from standards_files import document_loader
+
+    di.verify_proof(doc, resolve, loader=document_loader)  # the test's own loader, same files
+    tampered = json.loads(json.dumps(doc))
+    tampered["credentialSubject"]["result"][0]["value"] = "100"
+    import pytest
+
+    with pytest.raises(di.DataIntegrityError):
+        di.verify_proof(tampered, resolve, loader=document_loader)
+    r = await client.get(f"/api/v1/credentials/{number}/credential.json")
+    assert r.status_code == 401
+    # The registry verifies it too, by its proof and against the record.
+    r = await client.post("/api/v1/registry/verify", json={"credential": doc})
+    out = r.json()
+    assert r.status_code == 200 and out["valid"] is True, out["checks"]
+    assert out["checks"][0]["name"] == "data_integrity" and out["checks"][0]["ok"]
+    r = await client.post("/api/v1/registry/verify", json={"credential": tampered})
+    assert r.status_code == 200 and r.json()["valid"] is False
+    assert r.json()["checks"][0]["name"] == "data_integrity" and not r.json()["checks"][0]["ok"]
+    r = await client.post("/api/v1/registry/verify", json={"credential": "nonsense"})
+    assert r.status_code == 200 and r.json()["valid"] is False

@@ -193,6 +193,23 @@ class CredentialController(Controller):
             suspension_reason=cred.suspension_reason,
         )
 
+    @get("/{number:str}/credential.json", guards=[any_login])
+    async def credential_json(
+        self, number: str, db: AsyncSession, settings: Settings, principal: Principal
+    ) -> Response[bytes]:
+        """The credential as JSON with an embedded Data Integrity proof, eddsa-rdfc-2022 (its
+        holder, admin)."""
+        cred = await _owned(db, number, principal)
+        doc = await service.data_integrity_credential(db, cred, settings)
+        return Response(
+            _json_bytes(doc),
+            media_type="application/vc+ld+json",
+            headers={
+                "Content-Disposition": f'attachment; filename="{cred.number}.json"',
+                "Cache-Control": PRIVATE_CACHE,
+            },
+        )
+
     @get("/{number:str}/qr.png", guards=[any_login])
     async def qr_png(
         self, request: Request[Any, Any, Any], number: str, db: AsyncSession, principal: Principal
@@ -321,6 +338,18 @@ async def issuer_profile(request: Request[Any, Any, Any], settings: Settings) ->
     )
 
 
+@get("/issuer/controller", opt={"public": True}, tags=["credentials"])
+async def issuer_controller(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """The issuer's controller document: its keys as Multikeys, which Data Integrity proofs name
+    as verificationMethod (public)."""
+    doc = issuer_keys.controller_document(settings, await service.public_jwks(db))
+    return cached(
+        request, _json_bytes(doc), media_type="application/json", cache_control="public, max-age=300"
+    )
+
+
 @get("/issuer/keys/{kid:str}", opt={"public": True}, tags=["credentials"])
 async def issuer_key(
     request: Request[Any, Any, Any], kid: str, db: AsyncSession, settings: Settings
@@ -362,6 +391,7 @@ ROUTES: list[Any] = [
     jwks,
     jwt_vc_issuer,
     issuer_profile,
+    issuer_controller,
     issuer_key,
     status_list,
 ]

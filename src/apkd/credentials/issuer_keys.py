@@ -23,6 +23,8 @@ __all__ = [
     "Signer",
     "active_signer",
     "compromise",
+    "controller_document",
+    "controller_id",
     "ensure_keys",
     "issuer_profile",
     "key_status",
@@ -31,6 +33,7 @@ __all__ = [
     "public_jwks",
     "rotate",
     "verification_keys",
+    "verification_method",
     "with_kid_urls",
 ]
 
@@ -91,6 +94,42 @@ def issuer_profile(settings: Settings) -> dict[str, Any]:
             "Lembaga sertifikasi Aparatur Pengelola Keuangan Daerah (APKD); penerbit sertifikat "
             "kompetensi yang dapat diperiksa di registri publik."
         ),
+    }
+
+
+def controller_id(settings: Settings) -> str:
+    """The issuer's controller document (W3C Controlled Identifiers): its keys as Multikeys."""
+    return f"{settings.issuer_id}/controller"
+
+
+def verification_method(settings: Settings, key: Ed25519PublicKey) -> str:
+    """A Data Integrity proof's verificationMethod: the controller document's Multikey entry."""
+    from apkd.signing.dataintegrity import multikey_public
+
+    return f"{controller_id(settings)}#{multikey_public(key)}"
+
+
+def controller_document(settings: Settings, jwks: dict[str, Any]) -> dict[str, Any]:
+    """The controller document: every trusted credential key as a Multikey, for assertions."""
+    from apkd.signing.dataintegrity import multikey_public
+    from apkd.signing.keys import public_key_from_jwk
+
+    methods = []
+    for jwk in jwks.get("keys", []):
+        pub = public_key_from_jwk(jwk)
+        methods.append(
+            {
+                "id": verification_method(settings, pub),
+                "type": "Multikey",
+                "controller": controller_id(settings),
+                "publicKeyMultibase": multikey_public(pub),
+            }
+        )
+    return {
+        "@context": "https://www.w3.org/ns/cid/v1",
+        "id": controller_id(settings),
+        "verificationMethod": methods,
+        "assertionMethod": [m["id"] for m in methods],
     }
 
 

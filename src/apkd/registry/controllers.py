@@ -135,7 +135,11 @@ async def verify_token(request: Request[Any, Any, Any], state: State, settings: 
     if nip is not None and (not isinstance(nip, str) or len(nip) > 40):
         raise BadRequest("nip harus berupa teks NIP 18 angka.", code="invalid_nip")
     now = _now()
-    outcome = await service.verify_text(state.session_factory, settings, token, now=now)
+    credential: object = body.get("credential") if isinstance(body, dict) else None
+    if token is None and credential is not None:  # the Data Integrity JSON
+        outcome = await service.verify_credential_json(state.session_factory, settings, credential, now=now)
+    else:
+        outcome = await service.verify_text(state.session_factory, settings, token, now=now)
     answer = _verify_body(outcome, settings, now)
     if isinstance(nip, str):
         held = outcome.entry.credential.number if outcome.entry is not None else None
