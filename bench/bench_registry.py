@@ -46,7 +46,6 @@ async def seed(db_url: str, settings: Any) -> str:
                     password="rahasia-bench-1",
                     role="candidate",
                     full_name="Yohanes Mau Bench",
-                    nip="198503122010031001",
                     instansi="BPKAD Kabupaten Alor",
                     jabatan="Bendahara Pengeluaran",
                     region_code="5305",
@@ -155,22 +154,18 @@ def offline_bench(args: argparse.Namespace) -> list[str]:
         issuer_id=issuer,
         issuer_name="LSP APKD",
         scheme=SchemeInfo("BPG", "2026.1", "Bendahara Pengeluaran", "Bendahara Pengeluaran SKPD", 70),
-        holder=HolderInfo(
-            "Yohanes Mau", "198503122010031001", "Bendahara Pengeluaran", "BPKAD Kabupaten Alor"
-        ),
-        nip_salt="00" * 16,
+        holder=HolderInfo("Yohanes Mau", "Bendahara Pengeluaran", "BPKAD Kabupaten Alor"),
+        subject_id="urn:uuid:00000000-0000-4000-8000-000000000002",
         score=90,
         valid_from=now,
         validity_months=36,
         revocation=StatusEntryRef(base + "/api/v1/status-lists/1", 5),
-        suspension=StatusEntryRef(base + "/api/v1/status-lists/2", 9),
     )
     vc_jwt = sign_compact(jwt_claims(doc, issuer), key, kid, "vc+jwt")
     number = format_number("BPG", "5305", 2026, 1)
     claims = qrtoken.build_qr_claims(
         number=number,
         holder_name="Yohanes Mau",
-        nip="198503122010031001",
         instansi="BPKAD Kabupaten Alor",
         valid_from=now,
         valid_until=now + timedelta(days=1000),

@@ -73,6 +73,11 @@ def _binary(media_type: str) -> dict[str, Any]:
 _SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
     "/api/v1/status-lists/{list_id}": {"application/vc+jwt": {"schema": {"type": "string"}}},
     "/.well-known/jwks.json": {"application/jwk-set+json": {"schema": {"type": "object"}}},
+    "/issuer": {"application/ld+json": {"schema": {"type": "object"}}},
+    "/issuer/keys/{kid}": {"application/jwk+json": {"schema": {"type": "object"}}},
+    "/api/v1/credentials/{number}/credential.json": {
+        "application/vc+ld+json": {"schema": {"type": "object"}}
+    },
     "/api/v1/credentials/{number}/qr.png": _binary("image/png"),
     "/api/v1/credentials/{number}/badge.png": _binary("image/png"),
     "/api/v1/credentials/{number}/qr.svg": {"image/svg+xml": {"schema": {"type": "string"}}},
@@ -94,6 +99,8 @@ _HTML_ERRORS = {"/v/{number}"}  # the page answers its errors as pages unless JS
 _ETAG_PREFIXES = (
     "/api/v1/status-lists/",
     "/.well-known/jwks.json",
+    "/.well-known/jwt-vc-issuer",
+    "/issuer",
     "/api/v1/credentials/{number}",
     "/api/v1/log/checkpoint",
     "/api/v1/registry/{number}",

@@ -173,6 +173,10 @@ CATALOG: dict[str, tuple[int, str]] = {
     "invalid_proof_request": (400, "Permintaan bukti tidak valid."),
     "index_out_of_range": (400, "Indeks harus lebih kecil dari ukuran pohon."),
     "first_after_second": (400, "first tidak boleh lebih besar dari second."),
+    "first_not_positive": (
+        400,
+        "first paling sedikit 1: bukti konsistensi didefinisikan untuk 0 < first <= second.",
+    ),
     "tree_size_too_large": (400, "Ukuran pohon melebihi ukuran log saat ini."),
     # --- the server
     "conflict": (409, "Permintaan bertentangan dengan keadaan data saat ini."),

@@ -125,7 +125,7 @@ async def test_vc_jwt_verifies_with_joserfc_using_only_the_published_jwks(client
     jwks = r.json()
     assert all("d" not in k for k in jwks["keys"])
     key_set = KeySet.import_key_set(jwks)  # the document as published, nothing else
-    token = jose_jwt.decode(vc_jwt, key_set, algorithms=["EdDSA"])
+    token = jose_jwt.decode(vc_jwt, key_set, algorithms=["EdDSA"])  # kid URL is in the set too
     assert token.header["typ"] == "vc+jwt" and token.header["alg"] == "EdDSA"
     assert token.claims["iss"] == "https://apkd.test/issuer"
     assert token.claims["credentialSubject"]["achievement"]["humanCode"] == "BPG"
@@ -164,7 +164,7 @@ async def test_forged_tokens_are_refused(client, world) -> None:
             with pytest.raises((JoseError, ValueError)):
                 jose_jwt.decode(forged, key_set, algorithms=["EdDSA"])
     # and the registry endpoint would see the same: the genuine one still verifies
-    assert verify_compact(vc_jwt, keys, "vc+jwt").kid == header["kid"]
+    assert header["kid"].endswith(":" + verify_compact(vc_jwt, keys, "vc+jwt").kid)  # the thumbprint
 
 
 async def test_qr_png_decodes_to_exactly_the_qr_text(client, world) -> None:
@@ -225,10 +225,16 @@ async def fetch_status_bit(client, list_url: str, index: int, keys) -> tuple[boo
 async def test_revoke_suspend_reinstate_flip_status_list_bits(client, world) -> None:
     number = await my_number(client, world["holder"])
     body = (await client.get(f"/api/v1/credentials/{number}", headers=world["admin"])).json()
-    entries = {e["statusPurpose"]: e for e in claims_of(body["vc_jwt"])["credentialStatus"]}
+    rev = claims_of(body["vc_jwt"])["credentialStatus"]  # one entry (OB 3.0): revocation
+    assert rev["statusPurpose"] == "revocation"
     keys = keys_from_jwks((await client.get("/.well-known/jwks.json")).json())
-    rev, sus = entries["revocation"], entries["suspension"]
-    rev_i, sus_i = int(rev["statusListIndex"]), int(sus["statusListIndex"])
+    from apkd.credentials.qrtoken import verify_qr_text
+    from apkd.credentials.statuslist import status_list_url
+
+    qr = verify_qr_text(body["qr_text"], keys)  # the suspension entry is in the QR token
+    assert qr.suspension is not None
+    sus = {"statusListCredential": status_list_url("https://apkd.test", qr.suspension.list_id)}
+    rev_i, sus_i = int(rev["statusListIndex"]), qr.suspension.index
 
     bit, doc = await fetch_status_bit(client, rev["statusListCredential"], rev_i, keys)
     assert bit is False and doc["credentialSubject"]["statusPurpose"] == "revocation"
@@ -329,10 +335,63 @@ async def test_qr_text_fits_version_16_and_status_list_is_cacheable(client, worl
     number = await my_number(client, world["holder"])
     body = (await client.get(f"/api/v1/credentials/{number}", headers=world["holder"])).json()
     assert len(body["qr_text"]) <= 500 and qr_version(body["qr_text"]) <= 16
-    url = claims_of(body["vc_jwt"])["credentialStatus"][0]["statusListCredential"].removeprefix(
+    url = claims_of(body["vc_jwt"])["credentialStatus"]["statusListCredential"].removeprefix(
         "https://apkd.test"
     )
     first = await client.get(url)
     again = await client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert first.headers["Cache-Control"].startswith("public")
+
+
+async def test_credential_json_verifies_by_its_data_integrity_proof(client, world) -> None:
+    """GET .../credential.json: the same credential with an eddsa-rdfc-2022 proof, verified
+    with only what the issuer publishes (its controller document's Multikey)."""
+    from apkd.signing import dataintegrity as di
+    from standards_files import schema_errors, undefined_terms
+
+    mine = (await client.get("/api/v1/me/credentials", headers=world["holder"])).json()
+    number = mine[0]["number"]
+    detail = (await client.get(f"/api/v1/credentials/{number}", headers=world["holder"])).json()
+    r = await client.get(f"/api/v1/credentials/{number}/credential.json", headers=world["holder"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vc+ld+json")
+    doc = r.json()
+    (proof,) = doc["proof"]  # a proof set of one, as the OB 3.0 schema wants an array
+    assert proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-rdfc-2022"
+    jwt_payload = claims_of(detail["vc_jwt"])
+    jwt_only = {"iss", "sub", "iat", "nbf", "exp"}
+    assert {k: v for k, v in doc.items() if k != "proof"} == {
+        k: v for k, v in jwt_payload.items() if k not in jwt_only
+    }
+    assert schema_errors(doc, "ob_v3p0_achievementcredential_schema.json") == []
+    assert undefined_terms(doc) == []
+
+    controller = (await client.get("/issuer/controller")).json()
+    methods = {m["id"]: m for m in controller["verificationMethod"] if m["type"] == "Multikey"}
+    assert proof["verificationMethod"] in controller["assertionMethod"]
+
+    def resolve(method: str):
+        m = methods.get(method)
+        return di.public_key_from_multikey(m["publicKeyMultibase"]) if m else None
+
+    from standards_files import document_loader
+
+    di.verify_proof(doc, resolve, loader=document_loader)  # the test's own loader, same files
+    tampered = json.loads(json.dumps(doc))
+    tampered["credentialSubject"]["result"][0]["value"] = "100"
+    import pytest
+
+    with pytest.raises(di.DataIntegrityError):
+        di.verify_proof(tampered, resolve, loader=document_loader)
+    r = await client.get(f"/api/v1/credentials/{number}/credential.json")
+    assert r.status_code == 401
+    # The registry verifies it too, by its proof and against the record.
+    r = await client.post("/api/v1/registry/verify", json={"credential": doc})
+    out = r.json()
+    assert r.status_code == 200 and out["valid"] is True, out["checks"]
+    assert out["checks"][0]["name"] == "data_integrity" and out["checks"][0]["ok"]
+    r = await client.post("/api/v1/registry/verify", json={"credential": tampered})
+    assert r.status_code == 200 and r.json()["valid"] is False
+    assert r.json()["checks"][0]["name"] == "data_integrity" and not r.json()["checks"][0]["ok"]
+    r = await client.post("/api/v1/registry/verify", json={"credential": "nonsense"})
+    assert r.status_code == 200 and r.json()["valid"] is False

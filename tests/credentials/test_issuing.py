@@ -30,7 +30,6 @@ from apkd.credentials.vc import (
     UnitInfo,
     build_credential,
     format_score,
-    hash_identity,
     jwt_claims,
 )
 from apkd.db import session_factory
@@ -93,7 +92,9 @@ async def test_credential_is_a_signed_open_badge_with_status_entries(factory, db
 
     public, status = await service.verification_keys(db)
     verified = verify_compact(cred.vc_jwt, public, "vc+jwt")
-    assert verified.header == {"alg": "EdDSA", "kid": cred.kid, "typ": "vc+jwt"}
+    kid_url = f"{settings.issuer_id}/keys/urn:ietf:params:oauth:jwk-thumbprint:sha-256:{cred.kid}"
+    assert verified.header == {"alg": "EdDSA", "kid": kid_url, "typ": "vc+jwt"}
+    assert verified.kid == cred.kid
     assert cred.kid == keylib.thumbprint(keylib.public_jwk(public[cred.kid]))
     assert status[cred.kid]["status"] == "active"
     vc = verified.payload
@@ -103,15 +104,20 @@ async def test_credential_is_a_signed_open_badge_with_status_entries(factory, db
     assert subject["achievement"]["achievementType"] == "Certification"
     assert subject["result"][0]["value"] == "83.33"
     assert subject["role"] == "Bendahara Pengeluaran, Badan Keuangan dan Aset Daerah Kabupaten Alor"
-    nip_id = next(i for i in subject["identifier"] if i["identityType"] == "ext:NIP")
+    # The holder is named, never identified by anything from the NIP.
+    assert [i["identityType"] for i in subject["identifier"]] == ["name"]
     assert "198703122010012003" not in cred.vc_jwt and "198703122010012003" not in json.dumps(vc)
-    assert nip_id["hashed"] is True and nip_id["salt"] == cred.nip_salt
-    purposes = {e["statusPurpose"]: e for e in vc["credentialStatus"]}
-    assert int(purposes["revocation"]["statusListIndex"]) == cred.revocation_index
-    assert purposes["revocation"]["statusListCredential"] == (
+    assert "salt" not in json.dumps(vc)
+    # The subject has a stable urn:uuid, which is the JWT's sub.
+    assert subject["id"].startswith("urn:uuid:") and vc["sub"] == subject["id"]
+    assert "jti" not in vc
+    # One credentialStatus (OB 3.0: 0..1): the revocation entry.
+    entry = vc["credentialStatus"]
+    assert isinstance(entry, dict) and entry["statusPurpose"] == "revocation"
+    assert int(entry["statusListIndex"]) == cred.revocation_index
+    assert entry["statusListCredential"] == (
         f"{settings.base_url}/api/v1/status-lists/{cred.revocation_list_id}"
     )
-    assert int(purposes["suspension"]["statusListIndex"]) == cred.suspension_index
     assert cred.valid_until - cred.valid_from > timedelta(days=3 * 365)
 
     # The QR text: a URL under the base URL carrying a signed token for this credential.
@@ -218,39 +224,33 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 @hyp_settings(max_examples=150, deadline=None)
 @given(
     name=text.filter(lambda s: s.strip()),
-    nip=st.one_of(st.none(), st.from_regex(r"[0-9]{18}", fullmatch=True)),
     jabatan=st.one_of(st.none(), text),
     instansi=st.one_of(st.none(), text),
     score=st.floats(min_value=0, max_value=100, allow_nan=False),
     rev=st.integers(0, 131071),
-    sus=st.integers(0, 131071),
     months=st.integers(1, 120),
     second=st.integers(0, 10**9),
 )
 def test_template_payload_is_exactly_what_vc_py_builds(
-    name, nip, jabatan, instansi, score, rev, sus, months, second
+    name, jabatan, instansi, score, rev, months, second
 ) -> None:
     valid_from = datetime.fromtimestamp(1_700_000_000 + second, UTC)
-    cred_id, salt = uuid4(), "0123456789abcdef0123456789abcdef"
-    rev_url, sus_url = (
-        f"{SETTINGS.base_url}/api/v1/status-lists/3",
-        f"{SETTINGS.base_url}/api/v1/status-lists/4",
-    )
+    cred_id, subject_id = uuid4(), uuid4()
+    rev_url = f"{SETTINGS.base_url}/api/v1/status-lists/3"
     doc = build_credential(
         credential_id=cred_id,
         base_url=SETTINGS.base_url,
         issuer_id=SETTINGS.issuer_id,
         issuer_name=SETTINGS.issuer_name,
         scheme=SCHEME,
-        holder=HolderInfo(full_name=name, nip=nip or "", jabatan=jabatan or "", instansi=instansi or ""),
-        nip_salt=salt,
+        holder=HolderInfo(full_name=name, jabatan=jabatan or "", instansi=instansi or ""),
+        subject_id=subject_id,
         score=score,
         valid_from=valid_from,
         validity_months=months,
         revocation=StatusEntryRef(rev_url, rev),
-        suspension=StatusEntryRef(sus_url, sus),
     )
-    _finish_document(doc, nip, jabatan, instansi)
+    _finish_document(doc, jabatan, instansi)
     expected = json.dumps(
         jwt_claims(doc, SETTINGS.issuer_id), separators=(",", ":"), ensure_ascii=False
     ).encode()
@@ -260,21 +260,17 @@ def test_template_payload_is_exactly_what_vc_py_builds(
         SCHEME,
         valid_from=valid_from,
         validity_months=months,
-        has_nip=bool(nip),
         has_role=bool(role),
     )
     got = template.payload(
         {
             "ID": cred_id.urn,
+            "SUB": subject_id.urn,
             "NAME": name,
-            "NIPHASH": hash_identity(nip, salt) if nip else "",
-            "SALT": salt,
             "ROLE": role,
             "SCORE": format_score(score),
             "REVURL": rev_url,
             "REVIDX": str(rev),
-            "SUSURL": sus_url,
-            "SUSIDX": str(sus),
         }
     )
     assert got == expected
@@ -283,7 +279,6 @@ def test_template_payload_is_exactly_what_vc_py_builds(
 @hyp_settings(max_examples=200, deadline=None)
 @given(
     name=text.filter(lambda s: s.strip()),
-    nip=st.one_of(st.none(), st.from_regex(r"19[0-9]{16}", fullmatch=True)),
     instansi=st.one_of(st.none(), text, st.text(min_size=40, max_size=120)),
     region=st.from_regex(r"[0-9]{4}", fullmatch=True),
     serial=st.integers(1, 999_999),
@@ -293,9 +288,7 @@ def test_template_payload_is_exactly_what_vc_py_builds(
     second=st.integers(0, 10**9),
     base=st.sampled_from(["https://apkd.test", "https://sertifikasi-apkd.bpkad.alorkab.go.id/registri"]),
 )
-def test_qr_builder_gives_exactly_qrtoken_text(
-    name, nip, instansi, region, serial, lists, second, base
-) -> None:
+def test_qr_builder_gives_exactly_qrtoken_text(name, instansi, region, serial, lists, second, base) -> None:
     from apkd.credentials import qrtoken
     from apkd.credentials.number import format_number
     from apkd.credentials.templates import QRTextBuilder
@@ -311,7 +304,6 @@ def test_qr_builder_gives_exactly_qrtoken_text(
     kwargs = dict(
         number=number,
         holder_name=name,
-        nip=nip,
         instansi=instansi,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -322,7 +314,6 @@ def test_qr_builder_gives_exactly_qrtoken_text(
     claims = qrtoken.build_qr_claims(
         number=number,
         holder_name=name,
-        nip=nip,
         instansi=instansi,
         valid_from=valid_from,
         valid_until=valid_until,

@@ -9,6 +9,7 @@ import pytest
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
+from apkd.accounts.nip import mask_nip
 from apkd.credentials.number import format_number
 from apkd.credentials.qrtoken import (
     MAX_QR_TEXT_LENGTH,
@@ -17,7 +18,6 @@ from apkd.credentials.qrtoken import (
     QRTextTooLong,
     build_qr_claims,
     make_qr_text,
-    mask_nip,
     parse_qr_text,
     vc_digest,
     verify_qr_text,
@@ -45,7 +45,6 @@ def claims(name="Maria Goreti Lalang", instansi="Dinas Pendidikan Kabupaten Alor
     return build_qr_claims(
         number=number,
         holder_name=name,
-        nip=NIP,
         instansi=instansi,
         valid_from=datetime(2026, 3, 10, 1, 30, 15, tzinfo=UTC),
         valid_until=datetime(2029, 3, 10, 1, 30, 15, tzinfo=UTC),
@@ -76,7 +75,7 @@ def test_round_trip(signer):
     assert got.number == NUMBER
     assert got.scheme_code == "BPG"
     assert got.holder_name == "Maria Goreti Lalang"
-    assert got.nip_masked == "1985***********001"
+    assert got.nip_masked is None and "m" not in payload_of(text)  # nothing from the NIP
     assert got.valid_from == datetime(2026, 3, 10, 1, 30, 15, tzinfo=UTC)
     assert got.valid_until == datetime(2029, 3, 10, 1, 30, 15, tzinfo=UTC)
     assert (got.revocation, got.suspension) == (QRStatusRef(1, 4711), QRStatusRef(2, 90210))
@@ -99,7 +98,7 @@ def test_long_name_and_instansi_stay_within_the_limit(signer, base, limit):
     text = make_qr_text(base, NUMBER, claims(LONG_NAME, LONG_INSTANSI), key, kid, max_length=limit)
     assert len(text) <= limit
     got = verify_qr_text(text, keys)
-    assert got.number == NUMBER and got.nip_masked == "1985***********001"
+    assert got.number == NUMBER and got.nip_masked is None
     if got.holder_name != LONG_NAME:  # cut only as a last resort, visibly
         assert got.holder_name.endswith("…") and LONG_NAME.startswith(got.holder_name[:-1])
         assert len(got.holder_name) >= 40
@@ -147,10 +146,17 @@ def test_no_full_nip_anywhere(signer):
             assert NIP[4:15] not in haystack  # not even the hidden middle
 
 
-def test_refuses_a_full_nip_in_place_of_the_mask(signer):
+def test_never_writes_a_nip_even_when_given_one(signer):
     key, kid, _ = signer
-    with pytest.raises(ValueError, match="masked"):
-        make_qr_text(BASES[0], NUMBER, replace(claims(), nip_masked=NIP), key, kid)
+    text = make_qr_text(BASES[0], NUMBER, replace(claims(), nip_masked=NIP), key, kid)
+    assert "m" not in payload_of(text)
+
+
+def test_reads_the_masked_nip_of_tokens_issued_before(signer):
+    key, kid, keys = signer
+    wire = {"n": NUMBER, "h": "Maria", "m": "1985*001", "f": 1_773_000_000, "u": 1_870_000_000}
+    got = verify_qr_token(sign_compact(wire, key, kid, QR_TYP), keys)
+    assert got.nip_masked == "1985***********001"
 
 
 def test_refuses_mismatching_number(signer):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,9 +15,7 @@ from apkd.credentials.vc import (
     add_months,
     build_credential,
     format_score,
-    hash_identity,
     jwt_claims,
-    new_salt,
     parse_datetime,
 )
 from apkd.signing.jws import sign_compact, verify_compact
@@ -27,9 +23,8 @@ from apkd.signing.keys import generate_key, public_jwk, thumbprint
 
 BASE = "https://apkd.example.go.id"
 ISSUER = f"{BASE}/issuer"
-NIP = "198503152010012001"
-SALT = "5f1d2c3b4a5968778695a4b3c2d1e0f0"
 UID = UUID("0b6a3f0e-8c1d-4b7e-9a55-3f2a1c9d7e11")
+SUBJECT = UUID("7d1e52c4-2a43-4c55-9e0b-1f6f0a3b9c21")
 
 SCHEME = SchemeInfo(
     code="BPG",
@@ -44,7 +39,6 @@ SCHEME = SchemeInfo(
 )
 HOLDER = HolderInfo(
     full_name="Maria Goreti Lalang",
-    nip=NIP,
     jabatan="Bendahara Pengeluaran",
     instansi="Dinas Pendidikan Kabupaten Alor",
 )
@@ -59,12 +53,11 @@ def build(**over):
         issuer_name="Lembaga Sertifikasi APKD",
         scheme=SCHEME,
         holder=HOLDER,
-        nip_salt=SALT,
+        subject_id=SUBJECT,
         score=83.333,
         valid_from=datetime(2026, 3, 10, 9, 30, 15, 999_999, tzinfo=WITA),
         validity_months=36,
         revocation=StatusEntryRef(f"{BASE}/api/v1/status-lists/1", 4711),
-        suspension=StatusEntryRef(f"{BASE}/api/v1/status-lists/2", 90210),
     )
     args.update(over)
     return build_credential(**args)
@@ -106,39 +99,20 @@ def test_naive_datetimes_are_refused():
         build(valid_from=datetime(2026, 3, 10, 9, 30))
 
 
-def test_identifiers_name_in_clear_nip_salted_and_hashed():
+def test_subject_has_its_id_and_only_the_name_as_identifier():
     subject = build()["credentialSubject"]
-    assert list(subject) == ["type", "identifier", "role", "achievement", "result"]
+    assert list(subject) == ["id", "type", "identifier", "role", "achievement", "result"]
+    assert subject["id"] == SUBJECT.urn
     assert subject["type"] == ["AchievementSubject"]
-    name, nip = subject["identifier"]
-    assert name == {
-        "type": "IdentityObject",
-        "identityType": "name",
-        "hashed": False,
-        "identityHash": "Maria Goreti Lalang",
-    }
-    assert nip == {
-        "type": "IdentityObject",
-        "identityType": "ext:NIP",
-        "hashed": True,
-        "identityHash": "sha256$" + hashlib.sha256((NIP + SALT).encode()).hexdigest(),
-        "salt": SALT,
-    }
+    assert subject["identifier"] == [
+        {
+            "type": "IdentityObject",
+            "identityType": "name",
+            "hashed": False,
+            "identityHash": "Maria Goreti Lalang",
+        }
+    ]
     assert subject["role"] == "Bendahara Pengeluaran, Dinas Pendidikan Kabupaten Alor"
-
-
-def test_whoever_knows_the_nip_can_confirm_it_but_it_is_not_written():
-    vc = build()
-    text = json.dumps(vc)
-    assert NIP not in text
-    stored = vc["credentialSubject"]["identifier"][1]
-    assert hash_identity(NIP, stored["salt"]) == stored["identityHash"]
-    assert hash_identity("198503152010012002", stored["salt"]) != stored["identityHash"]
-
-
-def test_salts_are_random():
-    assert len({new_salt() for _ in range(50)}) == 50
-    assert len(new_salt()) == 32
 
 
 def test_achievement():
@@ -189,23 +163,14 @@ def test_result_refers_to_its_description():
     ]
 
 
-def test_credential_status_entries():
-    assert build()["credentialStatus"] == [
-        {
-            "id": f"{BASE}/api/v1/status-lists/1#4711",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": "4711",
-            "statusListCredential": f"{BASE}/api/v1/status-lists/1",
-        },
-        {
-            "id": f"{BASE}/api/v1/status-lists/2#90210",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "suspension",
-            "statusListIndex": "90210",
-            "statusListCredential": f"{BASE}/api/v1/status-lists/2",
-        },
-    ]
+def test_credential_status_is_the_single_revocation_entry():
+    assert build()["credentialStatus"] == {
+        "id": f"{BASE}/api/v1/status-lists/1#4711",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "4711",
+        "statusListCredential": f"{BASE}/api/v1/status-lists/1",
+    }
 
 
 def test_credential_id_forms():
@@ -263,11 +228,10 @@ def test_jwt_claims():
     claims = jwt_claims(vc, ISSUER)
     assert {k: claims[k] for k in vc} == vc  # the credential itself, unchanged
     assert claims["iss"] == ISSUER
-    assert claims["jti"] == vc["id"]
+    assert claims["sub"] == vc["credentialSubject"]["id"] == SUBJECT.urn
     assert claims["iat"] == claims["nbf"] == int(datetime(2026, 3, 10, 1, 30, 15, tzinfo=UTC).timestamp())
     assert claims["exp"] == int(datetime(2029, 3, 10, 1, 30, 15, tzinfo=UTC).timestamp())
-    assert "sub" not in claims
-    assert set(claims) - set(vc) == {"iss", "jti", "iat", "nbf", "exp"}
+    assert set(claims) - set(vc) == {"iss", "sub", "iat", "nbf", "exp"}  # no jti: undefined in VC 2.0
     assert "iss" not in vc  # the credential was not modified
 
 

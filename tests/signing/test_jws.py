@@ -97,7 +97,7 @@ def test_alg_none_is_refused(signer):
     expect("bad_header", token, keys)
 
 
-@pytest.mark.parametrize("alg", ["HS256", "EdDSA ", "eddsa", "ES256", "Ed25519", None, 1])
+@pytest.mark.parametrize("alg", ["HS256", "EdDSA ", "eddsa", "ES256", "ed25519", "Ed448", None, 1])
 def test_other_algs_are_refused(signer, alg):
     key, kid, keys = signer
     h_p = compact({"alg": alg, "kid": kid, "typ": TYP}, {"a": 1})

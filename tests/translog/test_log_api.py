@@ -141,7 +141,8 @@ async def test_proofs_over_http_verify_against_the_signed_root(client, db) -> No
         ("/api/v1/log/proof/inclusion", {"index": 1, "tree_size": 10**30}, "invalid_tree_size"),
         ("/api/v1/log/proof/consistency", {"first": 6, "second": 5}, "first_after_second"),
         ("/api/v1/log/proof/consistency", {"first": 5, "second": 12}, "tree_size_too_large"),
-        ("/api/v1/log/proof/consistency", {"first": 0, "second": 11}, "tree_size_too_large"),
+        ("/api/v1/log/proof/consistency", {"first": 0, "second": 11}, "first_not_positive"),
+        ("/api/v1/log/proof/consistency", {"first": 0, "second": 5}, "first_not_positive"),
         ("/api/v1/log/proof/consistency", {"first": "x", "second": 5}, "invalid_first"),
         ("/api/v1/log/proof/consistency", {"first": 1, "second": ""}, "invalid_second"),
         ("/api/v1/log/entries", {"start": -3, "end": 5}, "invalid_start"),
@@ -162,6 +163,6 @@ async def test_edge_proofs(client, db) -> None:
     r = await client.get("/api/v1/log/proof/consistency", params={"first": 4, "second": 4})
     assert r.status_code == 200 and r.json()["path"] == []
     r = await client.get("/api/v1/log/proof/consistency", params={"first": 0, "second": 4})
-    assert r.status_code == 200 and r.json()["path"] == []
+    assert r.status_code == 400 and r.json()["code"] == "first_not_positive"  # RFC 9162: 0 < first
     r = await client.get("/api/v1/log/proof/inclusion", params={"index": 0, "tree_size": 1})
     assert r.status_code == 200 and r.json()["path"] == []

@@ -121,7 +121,8 @@ async def test_inclusion_and_consistency_proofs_verify_independently(db) -> None
         ("consistency_proof", (3, 2), "first_after_second"),
         ("consistency_proof", (3, 11), "tree_size_too_large"),
         ("consistency_proof", (11, 11), "tree_size_too_large"),
-        ("consistency_proof", (0, 11), "tree_size_too_large"),
+        ("consistency_proof", (0, 11), "first_not_positive"),
+        ("consistency_proof", (0, 5), "first_not_positive"),
     ],
 )
 async def test_bad_proof_requests_are_client_errors(db, call, args, code) -> None:

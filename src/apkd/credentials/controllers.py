@@ -21,7 +21,7 @@ from apkd.accounts.guards import admin_only, any_login, requires
 from apkd.accounts.security import Principal
 from apkd.bounds import INT32_MAX
 from apkd.config import Settings
-from apkd.credentials import qr, service
+from apkd.credentials import issuer_keys, qr, service
 from apkd.credentials.models import Credential
 from apkd.credentials.schemas import (
     CredentialDetail,
@@ -193,6 +193,23 @@ class CredentialController(Controller):
             suspension_reason=cred.suspension_reason,
         )
 
+    @get("/{number:str}/credential.json", guards=[any_login])
+    async def credential_json(
+        self, number: str, db: AsyncSession, settings: Settings, principal: Principal
+    ) -> Response[bytes]:
+        """The credential as JSON with an embedded Data Integrity proof, eddsa-rdfc-2022 (its
+        holder, admin)."""
+        cred = await _owned(db, number, principal)
+        doc = await service.data_integrity_credential(db, cred, settings)
+        return Response(
+            _json_bytes(doc),
+            media_type="application/vc+ld+json",
+            headers={
+                "Content-Disposition": f'attachment; filename="{cred.number}.json"',
+                "Cache-Control": PRIVATE_CACHE,
+            },
+        )
+
     @get("/{number:str}/qr.png", guards=[any_login])
     async def qr_png(
         self, request: Request[Any, Any, Any], number: str, db: AsyncSession, principal: Principal
@@ -277,14 +294,80 @@ async def my_credentials(
     return await _summaries(db, await service.list_credentials(db, user_id=principal.user_id), settings)
 
 
-@get("/.well-known/jwks.json", opt={"public": True}, tags=["credentials"])
-async def jwks(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
-    """Every public key that ever signed a credential, current and retired (public)."""
+def _json_bytes(doc: Any) -> bytes:
     import json
 
-    doc = await service.public_jwks(db)
-    body = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+async def _published_jwks(db: AsyncSession, settings: Settings) -> dict[str, Any]:
+    return issuer_keys.with_kid_urls(await service.public_jwks(db), settings)
+
+
+@get("/.well-known/jwks.json", opt={"public": True}, tags=["credentials"])
+async def jwks(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Response[Any]:
+    """Every public key that ever signed a credential, current and retired (public); each
+    under its thumbprint and under the kid URL the vc+jwt names."""
+    body = _json_bytes(await _published_jwks(db, settings))
     return cached(request, body, media_type="application/jwk-set+json", cache_control="public, max-age=300")
+
+
+@get("/.well-known/jwt-vc-issuer", opt={"public": True}, tags=["credentials"])
+async def jwt_vc_issuer(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """JWT VC issuer metadata (SD-JWT VC, section "JWT VC Issuer Metadata"): the issuer and its
+    keys, for verifiers that discover the key from the vc+jwt's iss."""
+    doc = {
+        "issuer": settings.issuer_id,
+        "jwks_uri": f"{settings.base_url.rstrip('/')}/.well-known/jwks.json",
+        "jwks": await _published_jwks(db, settings),
+    }
+    return cached(
+        request, _json_bytes(doc), media_type="application/json", cache_control="public, max-age=300"
+    )
+
+
+@get("/issuer", opt={"public": True}, tags=["credentials"])
+async def issuer_profile(request: Request[Any, Any, Any], settings: Settings) -> Response[Any]:
+    """The issuer's Open Badges 3.0 Profile (issuer.id of every credential answers with it):
+    the certification body and its URL (public)."""
+    doc = issuer_keys.issuer_profile(settings)
+    return cached(
+        request, _json_bytes(doc), media_type="application/ld+json", cache_control="public, max-age=300"
+    )
+
+
+@get("/issuer/controller", opt={"public": True}, tags=["credentials"])
+async def issuer_controller(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """The issuer's controller document: its keys as Multikeys, which Data Integrity proofs name
+    as verificationMethod (public)."""
+    doc = issuer_keys.controller_document(settings, await service.public_jwks(db))
+    return cached(
+        request, _json_bytes(doc), media_type="application/json", cache_control="public, max-age=300"
+    )
+
+
+@get("/issuer/keys/{kid:str}", opt={"public": True}, tags=["credentials"])
+async def issuer_key(
+    request: Request[Any, Any, Any], kid: str, db: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """The JWK a vc+jwt's kid names (the kid URL dereferences here); 404 for an unknown key."""
+    from apkd.signing.keys import kid_thumbprint
+
+    wanted = kid_thumbprint(kid)
+    for key in (await service.public_jwks(db)).get("keys", []):
+        if key.get("kid") == wanted:
+            jwk = {**key, "kid": issuer_keys.kid_url(settings, wanted)}
+            return cached(
+                request,
+                _json_bytes(jwk),
+                media_type="application/jwk+json",
+                cache_control="public, max-age=300",
+            )
+    raise NotFound("Kunci penerbit tidak ditemukan.", code="key_not_found")
 
 
 @get("/api/v1/status-lists/{list_id:int}", opt={"public": True}, tags=["credentials"])
@@ -302,4 +385,13 @@ async def status_list(
     )
 
 
-ROUTES: list[Any] = [CredentialController, my_credentials, jwks, status_list]
+ROUTES: list[Any] = [
+    CredentialController,
+    my_credentials,
+    jwks,
+    jwt_vc_issuer,
+    issuer_profile,
+    issuer_controller,
+    issuer_key,
+    status_list,
+]

@@ -41,6 +41,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,11 +53,17 @@ from apkd.chunked import in_values, parts
 from apkd.config import Settings
 from apkd.credentials import issuer_keys
 from apkd.credentials.allocation import StatusIndexAllocator, allocate_serials
-from apkd.credentials.models import Credential, CredentialAction, CredentialStatus, StatusPurpose
+from apkd.credentials.models import (
+    Credential,
+    CredentialAction,
+    CredentialHolder,
+    CredentialStatus,
+    StatusPurpose,
+)
 from apkd.credentials.number import format_number
 from apkd.credentials.storage import COLUMNS, CredentialRow, RowWriter, SerialBlock, write_history
-from apkd.credentials.templates import CredentialTemplate, QRTextBuilder, qr_nip, scheme_info
-from apkd.credentials.vc import SchemeInfo, format_score, hash_identity, new_salt
+from apkd.credentials.templates import CredentialTemplate, QRTextBuilder, scheme_info
+from apkd.credentials.vc import SchemeInfo, format_score
 from apkd.db import is_postgres, serialize, utcnow
 from apkd.dbtypes import table_of
 from apkd.exams.models import Attempt
@@ -70,6 +78,7 @@ __all__ = [
     "VC_TYP",
     "IssuedBatch",
     "allocate_serials",
+    "holder_subjects",
     "issue_for_results",
     "status_list_url",
     "verify_url",
@@ -178,6 +187,35 @@ async def _previous_credentials(session: AsyncSession, loaded: _Loaded) -> dict[
     return previous
 
 
+async def holder_subjects(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, str]:
+    """user id -> the holder's stable subject id ("urn:uuid:..."), made for those who have
+    none yet (a random UUID; a concurrent issuer making one for the same user first wins)."""
+    pg = is_postgres(session)
+    wanted = sorted(set(user_ids))
+
+    async def known() -> dict[int, str]:
+        found: dict[int, str] = {}
+        for part in parts(wanted, pg):
+            stmt = select(CredentialHolder.user_id, CredentialHolder.subject_id).where(
+                in_values(col(CredentialHolder.user_id), part, pg)
+            )
+            found.update((await session.exec(stmt)).all())
+        return found
+
+    found = await known()
+    missing = [u for u in wanted if u not in found]
+    if missing:
+        dialect_insert = pg_insert if pg else sqlite_insert
+        now = utcnow()
+        for part in parts(missing, pg):
+            rows = [{"user_id": u, "subject_id": uuid.uuid4().urn, "created_at": now} for u in part]
+            await session.execute(
+                dialect_insert(table_of(CredentialHolder)).values(rows).on_conflict_do_nothing()
+            )
+        found = await known()
+    return found
+
+
 # --- 2. allocate numbers ----------------------------------------------------------------
 
 
@@ -224,6 +262,7 @@ async def _sign_and_write(
     loaded: _Loaded,
     numbers: _Numbers,
     previous: dict[tuple[int, str], int],
+    subjects: dict[int, str],
     *,
     year: int,
     now: datetime,
@@ -234,11 +273,12 @@ async def _sign_and_write(
     records: list[CredentialRow] = []
     events: list[dict[str, Any]] = []
     scheme_infos: dict[str, SchemeInfo] = {}
-    templates: dict[tuple[str, int, bool, bool], CredentialTemplate] = {}
+    templates: dict[tuple[str, int, bool], CredentialTemplate] = {}
     list_urls: dict[int, str] = {}
     scores: dict[float, str] = {}
     time_text = iso_utc(now)
     qr_builder = QRTextBuilder(settings.base_url, signer)
+    header_kid = issuer_keys.kid_url(settings, signer.kid)
     table = table_of(Credential)
     writer = RowWriter(session, table, COLUMNS, history=(actor_id, now))
     await writer.open()
@@ -248,7 +288,7 @@ async def _sign_and_write(
             code = str(form_scheme["code"])
             months = int(form_scheme.get("validity_months") or 36)
             role = ", ".join(p for p in ((r.jabatan or "").strip(), (r.instansi or "").strip()) if p)
-            shape = (code, months, bool(r.nip), bool(role))
+            shape = (code, months, bool(role))
             template = templates.get(shape)
             if template is None:
                 info = scheme_infos.get(code)
@@ -259,19 +299,16 @@ async def _sign_and_write(
                     info,
                     valid_from=now,
                     validity_months=months,
-                    has_nip=shape[2],
-                    has_role=shape[3],
+                    has_role=shape[2],
                 )
             region = r.region_code or UNKNOWN_REGION
             serial = numbers.serial_of[r.id]
             number = format_number(code, region, year, serial)
-            salt = new_salt()
             cred_uuid = uuid.uuid4()
             rev_list, rev_index = numbers.revocation[i]
             sus_list, sus_index = numbers.suspension[i]
-            for list_id in (rev_list, sus_list):
-                if list_id not in list_urls:
-                    list_urls[list_id] = status_list_url(settings, list_id)
+            if rev_list not in list_urls:
+                list_urls[rev_list] = status_list_url(settings, rev_list)
             score = float(r.score)
             score_text = scores.get(score)
             if score_text is None:
@@ -279,25 +316,21 @@ async def _sign_and_write(
             payload = template.payload(
                 {
                     "ID": cred_uuid.urn,
+                    "SUB": subjects[r.user_id],
                     "NAME": r.full_name,
-                    "NIPHASH": hash_identity(r.nip, salt) if r.nip else "",
-                    "SALT": salt,
                     "ROLE": role,
                     "SCORE": score_text,
                     "REVURL": list_urls[rev_list],
                     "REVIDX": str(rev_index),
-                    "SUSURL": list_urls[sus_list],
-                    "SUSIDX": str(sus_index),
                 }
             )
             valid_until = template.valid_until
-            vc_jwt = sign_compact(payload, signer.private_key, signer.kid, VC_TYP)
+            vc_jwt = sign_compact(payload, signer.private_key, header_kid, VC_TYP)
             vc_hash = hashlib.sha256(vc_jwt.encode("ascii")).digest()
             vc_sha256 = vc_hash.hex()
             qr_text = qr_builder.build(
                 number=number,
                 holder_name=r.full_name,
-                nip=qr_nip(r.nip),
                 instansi=r.instansi,
                 valid_from=now,
                 valid_until=valid_until,
@@ -322,7 +355,6 @@ async def _sign_and_write(
                     status=CredentialStatus.ACTIVE.value,
                     holder_name=r.full_name,
                     nip_masked=masked_nip_or_dash(r.nip),
-                    nip_salt=salt,
                     instansi=r.instansi,
                     valid_from=now,
                     valid_until=valid_until,
@@ -379,10 +411,11 @@ async def issue_for_results(
     signer = await issuer_keys.active_signer(session, settings)
     year = now.astimezone(ISSUER_TZ).year
     previous = await _previous_credentials(session, loaded)
+    subjects = await holder_subjects(session, [r.user_id for r in loaded.todo])
     numbers = await _allocate(session, loaded, year, now)
     actor_id = await _actor_id(session, actor)
     writer, records, events = await _sign_and_write(
-        session, settings, signer, loaded, numbers, previous, year=year, now=now, actor_id=actor_id
+        session, settings, signer, loaded, numbers, previous, subjects, year=year, now=now, actor_id=actor_id
     )
     if not writer.pipelined:  # the pipelined writer stored the history with each block
         await write_history(session, numbers.blocks, actor_id=actor_id, now=now)

@@ -65,6 +65,17 @@ class StatusList(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class CredentialHolder(SQLModel, table=True):
+    """The holder's stable subject id (``credentialSubject.id`` and the JWT ``sub``), one per
+    user, made at their first credential. A random UUID: nothing derived from the NIP."""
+
+    __tablename__ = "credential_holder"
+
+    user_id: int = Field(primary_key=True, foreign_key="app_user.id")
+    subject_id: str = Field(max_length=64, unique=True)  # "urn:uuid:..."
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Credential(SQLModel, table=True):
     __tablename__ = "credential"
     __table_args__ = (UniqueConstraint("scheme_code", "year", "serial"),)
@@ -84,7 +95,6 @@ class Credential(SQLModel, table=True):
     status: str = Field(default=CredentialStatus.ACTIVE, max_length=16)  # CredentialStatus
     holder_name: str = Field(max_length=200)
     nip_masked: str = Field(max_length=18)
-    nip_salt: str = Field(max_length=64)
     instansi: str | None = Field(default=None, max_length=200)
     valid_from: datetime = Field(sa_type=UTCDateTime)
     valid_until: datetime = Field(sa_type=UTCDateTime)

@@ -6,21 +6,21 @@ token from it and checks it with the JWKS alone. The token is a compact JWS (EdD
 
     n  credential number (required)
     h  holder's full name (required; see "fitting" below)
-    m  masked NIP in compact form "DDDD*DDD": the first 4 and the last 3 of the 18 digits
-       (QRClaims.nip_masked spells it out, "1985***********001"); absent when no NIP
+    m  (tokens issued before issue 12 only) masked NIP "DDDD*DDD"; read, never written:
+       nothing derived from the NIP goes into a token any more (decision 005)
     f  validFrom, u  validUntil: integer seconds since the Unix epoch (required)
     s  status: [revocation list id, index, suspension list id, index]; the lists are at
        statuslist.status_list_url(base, id)
     i  instansi (may be cut short, ending in "…")
     d  first 16 bytes of SHA-256 over the vc_jwt (ASCII), base64url: binds the QR to one
        signed credential
-The scheme code is not carried: it is part of the number. No full NIP, ever.
+The scheme code is not carried: it is part of the number. No NIP, nor anything from it.
 
 Fitting. The whole text must stay within MAX_QR_TEXT_LENGTH = 450 characters: at error
 correction M, QR version 16 (the largest qr.py renders) holds 450 bytes. The JWS header
 (kid is a 43-character thumbprint) and signature take 204 characters and the URL another
 ~55-75, which leaves room for about 135-145 bytes of claims. So claims are added by
-priority while they fit: first n, h, m, f, u (the name is cut short, ending in "…", only
+priority while they fit: first n, h, f, u (the name is cut short, ending in "…", only
 when even these do not fit), then s, then i (whole, or cut to fit if at least
 MIN_INSTANSI characters remain), then d. A verifier treats s, i and d as optional.
 """
@@ -38,7 +38,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from apkd.accounts.nip import mask_nip
 from apkd.credentials.number import NumberError, parse_number
 from apkd.signing.jws import JWSError, sign_compact, verify_compact
 from apkd.signing.keys import b64url_encode
@@ -51,7 +50,6 @@ __all__ = [
     "QRTextTooLong",
     "build_qr_claims",
     "make_qr_text",
-    "mask_nip",
     "parse_qr_text",
     "vc_digest",
     "verify_qr_text",
@@ -63,7 +61,6 @@ MAX_QR_TEXT_LENGTH = 450
 MIN_INSTANSI = 12
 MIN_NAME = 16
 ELLIPSIS = "…"
-_MASKED_RE = re.compile(r"([0-9]{4})\*{11}([0-9]{3})")
 _COMPACT_MASK_RE = re.compile(r"([0-9]{4})\*([0-9]{3})")
 _DIGEST_RE = re.compile(r"[A-Za-z0-9_-]{22}")
 # Length of the compact JWS around a payload: header segment (computed per kid) + 2 dots +
@@ -85,9 +82,9 @@ class QRStatusRef:
 class QRClaims:
     number: str
     holder_name: str
-    nip_masked: str | None  # "1985***********001", or None without a NIP
     valid_from: datetime
     valid_until: datetime
+    nip_masked: str | None = None  # only from tokens issued before issue 12 (claim m)
     revocation: QRStatusRef | None = None
     suspension: QRStatusRef | None = None
     instansi: str | None = None
@@ -107,7 +104,6 @@ def build_qr_claims(
     *,
     number: str,
     holder_name: str,
-    nip: str | None,
     instansi: str | None,
     valid_from: datetime,
     valid_until: datetime,
@@ -115,12 +111,10 @@ def build_qr_claims(
     suspension: QRStatusRef | None,
     vc_jwt: str | None,
 ) -> QRClaims:
-    """QRClaims from a credential's data: masks the NIP and digests the vc_jwt here, so the
-    full NIP never reaches the token."""
+    """QRClaims from a credential's data (the vc_jwt digested here); no NIP goes in."""
     return QRClaims(
         number=parse_number(number).text,
         holder_name=holder_name,
-        nip_masked=mask_nip(nip) if nip else None,
         valid_from=valid_from,
         valid_until=valid_until,
         revocation=revocation,
@@ -178,8 +172,6 @@ def make_qr_text(
     canonical = parse_number(number).text
     if parse_number(claims.number).text != canonical:
         raise ValueError("claims.number differs from number")
-    if claims.nip_masked is not None and not _MASKED_RE.fullmatch(claims.nip_masked):
-        raise ValueError("nip_masked must be a masked NIP (use mask_nip), never a full NIP")
     if claims.vc_digest is not None and not _DIGEST_RE.fullmatch(claims.vc_digest):
         raise ValueError("vc_digest must come from vc_digest()")
     if not base_url.isascii():
@@ -194,8 +186,6 @@ def make_qr_text(
         return _b64_len(_payload_bytes(wire)) <= budget
 
     wire: dict[str, Any] = {"n": canonical, "h": claims.holder_name.strip()}
-    if claims.nip_masked is not None:
-        wire["m"] = claims.nip_masked[:4] + "*" + claims.nip_masked[-3:]
     wire["f"] = _seconds(claims.valid_from)
     wire["u"] = _seconds(claims.valid_until)
 

@@ -11,12 +11,14 @@ commits. Settings are always passed in, never read from a module global.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
@@ -27,6 +29,7 @@ from apkd.accounts.models import User
 from apkd.banks.models import Scheme, SchemeUnit
 from apkd.chunked import chunks
 from apkd.config import Settings
+from apkd.credentials import issuer_keys
 from apkd.credentials.issuer_keys import (
     active_signer,
     ensure_keys,
@@ -71,6 +74,8 @@ __all__ = [
     "certificate_data",
     "certificate_pdf",
     "change_status",
+    "credential_document",
+    "data_integrity_credential",
     "effective_status",
     "ensure_keys",
     "get_by_number",
@@ -408,7 +413,9 @@ async def signed_status_list(
         url,
         row.purpose,
         encode_list(row.bits),
-        {"id": settings.issuer_id, "type": ["Profile"], "name": settings.issuer_name},
+        # No "type": ["Profile"] here: the status list's only context (VC 2.0) does not
+        # define Profile (an undefined term); id and name are defined.
+        {"id": settings.issuer_id, "name": settings.issuer_name},
         valid_from,
         ttl * 1000,
         valid_from + STATUS_LIST_VALIDITY,
@@ -416,8 +423,7 @@ async def signed_status_list(
     claims = dict(doc)
     claims.update(
         {
-            "iss": settings.issuer_id,
-            "jti": url,
+            "iss": settings.issuer_id,  # no jti: undefined in VC 2.0, and "id" says the same
             "iat": window,
             "nbf": window,
             "exp": int((valid_from + STATUS_LIST_VALIDITY).timestamp()),
@@ -430,6 +436,36 @@ async def signed_status_list(
         _status_cache.clear()
     _status_cache[key] = out
     return out
+
+
+# --- the credential with a Data Integrity proof ------------------------------------------
+
+_JWT_CLAIMS = ("iss", "sub", "iat", "nbf", "exp", "jti")
+
+
+def credential_document(cred: Credential) -> dict[str, Any]:
+    """The credential the vc+jwt secures, without the JWT's registered claims."""
+    from apkd.signing.keys import b64url_decode
+
+    payload = json.loads(b64url_decode(cred.vc_jwt.split(".")[1]))
+    return {k: v for k, v in payload.items() if k not in _JWT_CLAIMS}
+
+
+async def data_integrity_credential(
+    session: AsyncSession, cred: Credential, settings: Settings
+) -> dict[str, Any]:
+    """The same credential with an embedded DataIntegrityProof (eddsa-rdfc-2022), signed with
+    the active issuer key (a Multikey of the controller document); created = validFrom."""
+    from apkd.signing.dataintegrity import create_proof
+
+    signer = await active_signer(session, settings)
+    doc = credential_document(cred)
+    method = issuer_keys.verification_method(settings, signer.private_key.public_key())
+    return await anyio.to_thread.run_sync(
+        lambda: create_proof(
+            doc, signer.private_key, verification_method=method, created=doc["validFrom"], as_set=True
+        )
+    )
 
 
 # --- certificate ------------------------------------------------------------------------

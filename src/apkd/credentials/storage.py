@@ -44,7 +44,6 @@ class CredentialRow(NamedTuple):
     status: str
     holder_name: str
     nip_masked: str
-    nip_salt: str
     instansi: str | None
     valid_from: datetime
     valid_until: datetime

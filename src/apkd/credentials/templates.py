@@ -29,7 +29,7 @@ from apkd.signing.jws import sign_compact
 from apkd.signing.keys import b64url_encode
 from apkd.signing.keystore import Signer
 
-__all__ = ["CredentialTemplate", "QRTextBuilder", "qr_nip", "scheme_info"]
+__all__ = ["CredentialTemplate", "QRTextBuilder", "scheme_info"]
 
 
 def scheme_info(form_scheme: dict[str, Any]) -> SchemeInfo:
@@ -46,11 +46,9 @@ def scheme_info(form_scheme: dict[str, Any]) -> SchemeInfo:
     )
 
 
-def _finish_document(doc: dict[str, Any], nip: str | None, jabatan: str | None, instansi: str | None) -> None:
+def _finish_document(doc: dict[str, Any], jabatan: str | None, instansi: str | None) -> None:
     """Adjust the built credential for holders with missing profile fields."""
     subject = doc["credentialSubject"]
-    if not nip:
-        subject["identifier"] = [i for i in subject["identifier"] if i.get("identityType") != "ext:NIP"]
     parts = [p for p in ((jabatan or "").strip(), (instansi or "").strip()) if p]
     if parts:
         subject["role"] = ", ".join(parts)
@@ -59,11 +57,10 @@ def _finish_document(doc: dict[str, Any], nip: str | None, jabatan: str | None, 
 
 
 _SENTINEL_UUID = uuid.UUID("ffffffff-ffff-4fff-bfff-fffffffff0c0")
-_SENTINEL_SALT = "@@APKD-SALT@@"
-_SENTINEL_NIP = "@@APKD-NIP@@"
-_SLOTS = ("ID", "NAME", "NIPHASH", "SALT", "ROLE", "SCORE", "REVURL", "REVIDX", "SUSURL", "SUSIDX")
+_SENTINEL_SUBJECT = uuid.UUID("ffffffff-ffff-4fff-bfff-fffffffff5b7")
+_SLOTS = ("ID", "SUB", "NAME", "ROLE", "SCORE", "REVURL", "REVIDX")
 _SLOT_RE = re.compile("@@APKD-(" + "|".join(_SLOTS) + ")@@")
-_FREE_TEXT = frozenset({"NAME", "ROLE", "REVURL", "SUSURL"})
+_FREE_TEXT = frozenset({"NAME", "ROLE", "REVURL"})
 _json_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
@@ -94,7 +91,6 @@ class CredentialTemplate:
         *,
         valid_from: datetime,
         validity_months: int,
-        has_nip: bool,
         has_role: bool,
     ) -> None:
         doc = build_credential(
@@ -103,29 +99,27 @@ class CredentialTemplate:
             issuer_id=settings.issuer_id,
             issuer_name=settings.issuer_name,
             scheme=scheme,
-            holder=HolderInfo(full_name=_slot("NAME"), nip=_SENTINEL_NIP, jabatan="x", instansi="x"),
-            nip_salt=_SENTINEL_SALT,
+            holder=HolderInfo(full_name=_slot("NAME"), jabatan="x", instansi="x"),
+            subject_id=_SENTINEL_SUBJECT,
             score=0,
             valid_from=valid_from,
             validity_months=validity_months,
             revocation=StatusEntryRef(_slot("REVURL"), 0),
-            suspension=StatusEntryRef(_slot("SUSURL"), 0),
         )
         subject = doc["credentialSubject"]
-        for ident in subject["identifier"]:
-            if ident.get("identityType") == "ext:NIP":
-                ident["identityHash"], ident["salt"] = _slot("NIPHASH"), _slot("SALT")
-        _finish_document(doc, "x" if has_nip else None, "x" if has_role else None, None)
+        _finish_document(doc, "x" if has_role else None, None)
         if has_role:
             subject["role"] = _slot("ROLE")
         subject["result"][0]["value"] = _slot("SCORE")
-        for entry, url, idx in zip(
-            doc["credentialStatus"], ("REVURL", "SUSURL"), ("REVIDX", "SUSIDX"), strict=True
-        ):
-            entry["id"] = f"{_slot(url)}#{_slot(idx)}"
-            entry["statusListIndex"] = _slot(idx)
+        entry = doc["credentialStatus"]
+        entry["id"] = f"{_slot('REVURL')}#{_slot('REVIDX')}"
+        entry["statusListIndex"] = _slot("REVIDX")
         claims = jwt_claims(doc, settings.issuer_id)
-        text = _json_encode(claims).replace(_SENTINEL_UUID.urn, _slot("ID"))
+        text = (
+            _json_encode(claims)
+            .replace(_SENTINEL_UUID.urn, _slot("ID"))
+            .replace(_SENTINEL_SUBJECT.urn, _slot("SUB"))
+        )
         pieces = _SLOT_RE.split(text)
         self.literals: list[str] = pieces[0::2]
         self.slots: list[str] = pieces[1::2]
@@ -166,7 +160,6 @@ class QRTextBuilder:
         *,
         number: str,
         holder_name: str,
-        nip: str | None,
         instansi: str | None,
         valid_from: datetime,
         valid_until: datetime,
@@ -185,16 +178,12 @@ class QRTextBuilder:
         name = holder_name.strip()
         wire: dict[str, Any] = {"n": number, "h": name}
         size = 1 + (5 + len(number) + 2) + (5 + _json_len(name))  # the number is plain ASCII
-        if nip:
-            masked = qrtoken.mask_nip(nip)
-            wire["m"] = masked[:4] + "*" + masked[-3:]
-            size += 5 + 10
         f, u = int(valid_from.timestamp()), int(valid_until.timestamp())
         wire["f"], wire["u"] = f, u
         size += 10 + len(str(f)) + len(str(u))
         if size > limit:
             return self._reference(
-                number, holder_name, nip, instansi, valid_from, valid_until, revocation, suspension, vc_jwt
+                number, holder_name, instansi, valid_from, valid_until, revocation, suspension, vc_jwt
             )
         status = [revocation[0], revocation[1], suspension[0], suspension[1]]
         status_size = 5 + 5 + sum(len(str(v)) for v in status)  # brackets and three commas
@@ -233,7 +222,6 @@ class QRTextBuilder:
         self,
         number: str,
         holder_name: str,
-        nip: str | None,
         instansi: str | None,
         valid_from: datetime,
         valid_until: datetime,
@@ -245,7 +233,6 @@ class QRTextBuilder:
         claims = qrtoken.build_qr_claims(
             number=number,
             holder_name=holder_name,
-            nip=nip,
             instansi=instansi,
             valid_from=valid_from,
             valid_until=valid_until,
@@ -256,8 +243,3 @@ class QRTextBuilder:
         return qrtoken.make_qr_text(
             self.base, number, claims, self.signer.private_key, self.signer.kid, self.max_length
         )
-
-
-def qr_nip(nip: str | None) -> str | None:
-    """The NIP as the QR token takes it (18 digits), else None."""
-    return nip if nip and len(nip) == 18 and nip.isdigit() else None

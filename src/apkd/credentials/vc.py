@@ -3,17 +3,16 @@
 `build_credential` writes exactly the profile in docs/contract.md ("Results and credentials");
 `jwt_claims` turns it into the JWT claims set that is signed as a ``vc+jwt``.
 
-The holder has no URI of their own, so `credentialSubject` carries no ``id``; the holder
-is named by Open Badges 3.0 ``IdentityObject``s: the full name in clear, and the NIP as
-an IdentityHash, ``"sha256$" + hex(sha256(nip + salt))`` with the salt alongside (OB 3.0,
-section "IdentityObject"). Whoever knows the NIP can confirm it; the NIP is not written.
+The holder is ``credentialSubject.id``, a ``urn:uuid`` kept per holder (the JWT's ``sub``),
+and is named by an Open Badges 3.0 ``IdentityObject`` holding the full name in clear.
+Nothing derived from the NIP is written: a salted hash of a structured 18-digit number
+is reversed by enumeration (decision 005). A verifier shown the NIP confirms it online
+(``POST /api/v1/registry/verify`` with ``nip``).
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,9 +34,7 @@ __all__ = [
     "build_credential",
     "format_datetime",
     "format_score",
-    "hash_identity",
     "jwt_claims",
-    "new_salt",
     "parse_datetime",
 ]
 
@@ -66,19 +63,8 @@ class SchemeInfo:
 @dataclass(frozen=True)
 class HolderInfo:
     full_name: str
-    nip: str
     jabatan: str
     instansi: str
-
-
-def new_salt() -> str:
-    """A fresh random salt for hash_identity (32 hex characters, 128 bits)."""
-    return secrets.token_hex(16)
-
-
-def hash_identity(value: str, salt: str) -> str:
-    """Open Badges 3.0 IdentityHash: "sha256$" + hex(SHA-256(value + salt)), UTF-8."""
-    return "sha256$" + hashlib.sha256((value + salt).encode("utf-8")).hexdigest()
 
 
 def add_months(dt: datetime, months: int) -> datetime:
@@ -150,17 +136,16 @@ def build_credential(
     issuer_name: str,
     scheme: SchemeInfo,
     holder: HolderInfo,
-    nip_salt: str,
+    subject_id: UUID | str,
     score: int | float | Decimal,
     valid_from: datetime,
     validity_months: int,
     revocation: StatusEntryRef,
-    suspension: StatusEntryRef,
 ) -> dict[str, Any]:
     """The unsigned credential, exactly per the profile in docs/contract.md.
 
     `base_url` is APKD_BASE_URL (achievement ids live under it); `issuer_id` the issuer
-    profile URL; `nip_salt` comes from new_salt() and is stored with the credential;
+    profile URL; `subject_id` the holder's stable id (a UUID, written as urn:uuid);
     validUntil = add_months(validFrom, validity_months).
     """
     if validity_months <= 0:
@@ -179,6 +164,7 @@ def build_credential(
         "validFrom": format_datetime(start),
         "validUntil": format_datetime(add_months(start, validity_months)),
         "credentialSubject": {
+            "id": _urn_uuid(subject_id),
             "type": ["AchievementSubject"],
             "identifier": [
                 {
@@ -186,13 +172,6 @@ def build_credential(
                     "identityType": "name",
                     "hashed": False,
                     "identityHash": holder.full_name,
-                },
-                {
-                    "type": "IdentityObject",
-                    "identityType": "ext:NIP",
-                    "hashed": True,
-                    "identityHash": hash_identity(holder.nip, nip_salt),
-                    "salt": nip_salt,
                 },
             ],
             "role": f"{holder.jabatan}, {holder.instansi}",
@@ -230,10 +209,9 @@ def build_credential(
                 }
             ],
         },
-        "credentialStatus": [
-            status_list_entry(revocation.list_url, "revocation", revocation.index),
-            status_list_entry(suspension.list_url, "suspension", suspension.index),
-        ],
+        # Only the revocation entry: OB 3.0 allows one credentialStatus (0..1). Suspension
+        # is in the registry, the suspension status list and the QR token.
+        "credentialStatus": status_list_entry(revocation.list_url, "revocation", revocation.index),
     }
 
 
@@ -243,13 +221,16 @@ def jwt_claims(credential: Mapping[str, Any], issuer_id: str) -> dict[str, Any]:
     VC-JOSE-COSE (section 3.1, "Securing JSON-LD Verifiable Credentials with JOSE") signs
     the credential as the JWT claims set and allows registered JWT claims beside it as
     long as they agree with it. Added here, so that plain JWT tooling checks validity too:
-    iss = issuer id, jti = credential id, iat = nbf = validFrom, exp = validUntil (integer
-    seconds since the epoch). No `sub`: the holder has no identifier that may be public.
+    iss = issuer id, sub = credentialSubject.id, iat = nbf = validFrom, exp = validUntil
+    (integer seconds since the epoch). Only claims the VC 2.0 context defines: ``jti`` is
+    not one (it would be an undefined term), and the credential's ``id`` says the same.
     """
     claims = dict(credential)
     valid_from = int(parse_datetime(credential["validFrom"]).timestamp())
     claims["iss"] = issuer_id
-    claims["jti"] = credential["id"]
+    subject_id = credential.get("credentialSubject", {}).get("id")
+    if subject_id:
+        claims["sub"] = subject_id
     claims["iat"] = valid_from
     claims["nbf"] = valid_from
     if "validUntil" in credential:

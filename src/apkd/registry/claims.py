@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from apkd.credentials import qrtoken
 from apkd.credentials.number import ParsedNumber, parse_number
 from apkd.credentials.qrtoken import QRClaims
-from apkd.signing.keys import b64url_decode
+from apkd.signing.keys import b64url_decode, kid_thumbprint
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -115,7 +115,7 @@ def parse_input(text: object) -> Presented:
     except ValueError:
         return Presented("unknown", number=number, error="Kepala (header) token tidak dapat dibaca.")
     typ = header.get("typ")
-    kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+    kid = kid_thumbprint(header["kid"]) if isinstance(header.get("kid"), str) else None
     typ_norm = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
     kind: Literal["qr", "vc", "unknown"] = "vc" if typ_norm == VC_TYP else "qr"
     return Presented(kind, token=token, number=number, kid=kid, typ=typ if isinstance(typ, str) else None)

@@ -23,7 +23,7 @@ from apkd.errors import BadRequest, NotFound, ServiceUnavailable
 from apkd.httpcache import Prepared
 from apkd.registry import pages, service
 from apkd.registry.policy import MAX_INPUT_CHARS, Verdict
-from apkd.registry.ratelimit import public_rate_limit
+from apkd.registry.ratelimit import nip_rate_limit, public_rate_limit
 from apkd.registry.schemas import RegistryRecord
 
 MAX_VERIFY_BODY = MAX_INPUT_CHARS + 1024  # the token plus its JSON wrapping
@@ -118,7 +118,9 @@ def _too_large() -> dict[str, Any]:
     responses=None,
 )
 async def verify_token(request: Request[Any, Any, Any], state: State, settings: Settings) -> Response[Any]:
-    """`{token}` (a qr_text or a vc_jwt) -> `{valid, status, checks, credential}`; never a 5xx for bad input."""
+    """`{token, nip?}` (a qr_text or a vc_jwt) -> `{valid, status, checks, credential, nip_match?}`;
+    never a 5xx for bad input. `nip`: a NIP the holder showed; the answer says whether it is
+    theirs (a tighter rate limit applies, see ratelimit.nip_rate_limit)."""
     raw = await _read_capped(request, MAX_VERIFY_BODY)
     if raw is None:
         return Response(_too_large(), media_type=MediaType.JSON)
@@ -129,9 +131,23 @@ async def verify_token(request: Request[Any, Any, Any], state: State, settings: 
     except msgspec.DecodeError:
         raise BadRequest('Isi permintaan harus JSON: {"token": "..."}.', code="invalid_json") from None
     token: object = body.get("token") if isinstance(body, dict) else None
+    nip: object = body.get("nip") if isinstance(body, dict) else None
+    if nip is not None and (not isinstance(nip, str) or len(nip) > 40):
+        raise BadRequest("nip harus berupa teks NIP 18 angka.", code="invalid_nip")
     now = _now()
-    outcome = await service.verify_text(state.session_factory, settings, token, now=now)
-    return Response(_verify_body(outcome, settings, now), media_type=MediaType.JSON)
+    credential: object = body.get("credential") if isinstance(body, dict) else None
+    if token is None and credential is not None:  # the Data Integrity JSON
+        outcome = await service.verify_credential_json(state.session_factory, settings, credential, now=now)
+    else:
+        outcome = await service.verify_text(state.session_factory, settings, token, now=now)
+    answer = _verify_body(outcome, settings, now)
+    if isinstance(nip, str):
+        held = outcome.entry.credential.number if outcome.entry is not None else None
+        limited = await nip_rate_limit(request, held)
+        if limited is not None:
+            return limited
+        answer["nip_match"] = await service.nip_match(state.session_factory, outcome, nip)
+    return Response(answer, media_type=MediaType.JSON)
 
 
 _UNAVAILABLE_DETAIL = (

@@ -17,10 +17,14 @@ from apkd.registry.policy import (
     KeyInfo,
     StatusEvidence,
     Verdict,
+    check_revocation,
     evaluate,
     verify_signature,
 )
 from apkd.signing import jws
+
+# Offline with lists, for a credential that names only its revocation entry.
+OFFLINE_REVOCATION_ONLY = (*OFFLINE_CHECKS, check_revocation)
 
 __all__ = ["StatusList", "StatusListInvalid", "read_status_list", "status_from_lists", "verify_offline"]
 
@@ -98,12 +102,12 @@ def status_from_lists(
         except IndexError:
             return None, f"indeks {ref.index} di luar daftar status {url}"
         sources.append(url)
-    if "revocation" not in found or "suspension" not in found:
-        return None, "token tidak memuat rujukan daftar status pencabutan dan pembekuan"
+    if "revocation" not in found:
+        return None, "token tidak memuat rujukan daftar status pencabutan"
     return (
         StatusEvidence(
             revoked=found["revocation"],
-            suspended=found["suspension"],
+            suspended=found.get("suspension"),  # a vc+jwt names only its revocation entry
             source="daftar status bertanda tangan " + ", ".join(sorted(set(sources))),
         ),
         "",
@@ -126,6 +130,7 @@ def verify_offline(
     ctx = Context(presented=parse_input(text), issuer_id=issuer_id, now=now, keys=keys)
     if lists is None and status_missing is None:
         return evaluate(ctx, OFFLINE_CHECKS)
+    checks = OFFLINE_WITH_STATUS
     if lists is not None:
         claims, _ = verify_signature(ctx.presented, keys) if not ctx.presented.error else (None, None)
         if claims is not None:
@@ -133,6 +138,10 @@ def verify_offline(
             ctx.status = evidence
             if evidence is None:
                 ctx.status_missing = f"Status tidak dapat diperiksa: {why}."
+            elif evidence.suspended is None:
+                # A vc+jwt carries only its revocation entry (OB 3.0 allows one): suspension
+                # is left out offline (listed in not_checked), as the registry and QR know it.
+                checks = OFFLINE_REVOCATION_ONLY
     if status_missing is not None and ctx.status is None:
         ctx.status_missing = status_missing
-    return evaluate(ctx, OFFLINE_WITH_STATUS)
+    return evaluate(ctx, checks)

@@ -135,7 +135,7 @@ class KeyInfo:
 @dataclass(frozen=True)
 class StatusEvidence:
     revoked: bool
-    suspended: bool
+    suspended: bool | None  # None: not known (a vc+jwt names only its revocation entry)
     source: str  # "basis data" | "daftar status <url>"
     revoked_at: datetime | None = None
     suspended_at: datetime | None = None
@@ -344,6 +344,11 @@ def check_suspension(ctx: Context) -> Check:
         return missing
     if ctx.status is None:
         return _not_run(name, ctx.status_missing)
+    if ctx.status.suspended is None:
+        return _not_run(
+            name,
+            "Kredensial hanya memuat rujukan daftar pencabutan; pembekuan tercatat di registri dan token QR.",
+        )
     if ctx.status.suspended:
         return _fail(name, f"Sertifikat sedang DIBEKUKAN (sumber: {ctx.status.source}).")
     return _pass(name, f"Tidak dibekukan (sumber: {ctx.status.source}).")

@@ -27,6 +27,12 @@ warning logged). Abuse control must not take the registry down with it.
 
 ``create_app`` installs it as the whole app's ``before_request`` hook; it limits public routes
 only.
+
+Confirming a holder's NIP (``POST /api/v1/registry/verify`` with ``nip``) is limited more
+tightly and separately (:func:`nip_rate_limit`): NIP_CHECKS_PER_MINUTE per client address
+and NIP_CHECKS_PER_CREDENTIAL per credential over all clients, whatever
+``APKD_PUBLIC_RATE_LIMIT`` says; an enumeration of the NIPs that fit a public masked NIP
+(about 210,000) against one credential then takes about a month (decision 005).
 """
 
 from __future__ import annotations
@@ -53,11 +59,14 @@ __all__ = [
     "RedisCounter",
     "SQLiteCounter",
     "counter_for",
+    "nip_rate_limit",
     "public_rate_limit",
 ]
 
 log = logging.getLogger("apkd.ratelimit")
 WINDOW_SECONDS = 60
+NIP_CHECKS_PER_MINUTE = 10
+NIP_CHECKS_PER_CREDENTIAL = 5
 
 
 class CounterStore(Protocol):
@@ -316,3 +325,35 @@ async def public_rate_limit(request: Request[Any, Any, Any]) -> Response[Any] | 
         headers={"Retry-After": str(retry_after)},
         instance=request.url.path,
     )
+
+
+async def nip_rate_limit(request: Request[Any, Any, Any], credential: str | None = None) -> Response[Any] | None:
+    """The tighter limit on NIP confirmations: per client address, and per credential (the
+    number presented) over all clients. None to go on, or the 429 response."""
+    settings: Settings = request.app.state.settings
+    store: CounterStore = getattr(request.app.state, "nip_rate_limit_store", None) or counter_for(
+        settings, NIP_CHECKS_PER_MINUTE
+    )
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    checks = [(f"nip:client:{client_key(request)}", NIP_CHECKS_PER_MINUTE, "dari alamat Anda")]
+    if credential:
+        checks.append((f"nip:credential:{credential}", NIP_CHECKS_PER_CREDENTIAL, "untuk sertifikat ini"))
+    for key, limit, whom in checks:
+        try:
+            async with asyncio.timeout(1.0):
+                count = await store.hit(key, window)
+        except Exception as exc:  # fail open, as public_rate_limit does
+            log.warning("rate limit store unavailable: %s: %s", type(exc).__name__, exc)
+            return None
+        if count > limit:
+            retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+            return problem(
+                429,
+                "rate_limited",
+                f"Terlalu banyak pencocokan NIP {whom} (batas {limit} per menit). "
+                f"Coba lagi dalam {retry_after} detik.",
+                headers={"Retry-After": str(retry_after)},
+                instance=request.url.path,
+            )
+    return None

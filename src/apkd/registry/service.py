@@ -11,6 +11,7 @@ database when it answers, else from a copy in process memory, else from ``var/jw
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import json
 import logging
 import os
@@ -21,10 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.accounts.models import User
 from apkd.banks.models import Scheme
 from apkd.config import Settings
 from apkd.credentials import service as credentials_service
@@ -451,6 +455,79 @@ async def verify_number(
         return None, True
     outcome = await verify_text(factory, settings, entry.credential.vc_jwt, now=now)
     return outcome, True
+
+
+async def verify_credential_json(
+    factory: SessionFactory, settings: Settings, doc: object, *, now: datetime | None = None
+) -> VerifyOutcome:
+    """Verify the credential as JSON with its Data Integrity proof (eddsa-rdfc-2022): the proof
+    against the issuer's keys as Multikeys (apkd.credentials.issuer_keys.verification_method),
+    then the credential must be, member for member, the registry's own one, whose vc+jwt then
+    goes through every other check. A check "data_integrity" leads the list."""
+    from apkd.credentials.issuer_keys import verification_method
+    from apkd.credentials.service import credential_document
+    from apkd.signing.dataintegrity import DataIntegrityError, verify_proof
+
+    now = now or datetime.now(UTC)
+
+    def failed(detail: str, entry: RegistryEntry | None = None) -> VerifyOutcome:
+        check = policy.Check("data_integrity", False, detail)
+        ctx = Context(presented=policy.parse_input(""), issuer_id=settings.issuer_id, now=now)
+        base = policy.evaluate(ctx)
+        verdict = dataclasses.replace(base, valid=False, status=policy.Status.INVALID, checks=(check,))
+        return VerifyOutcome(verdict, entry, True, None)
+
+    if not isinstance(doc, dict):
+        return failed("Kredensial JSON harus berupa objek.")
+    keys, source, _db_ok = await _keys(factory, settings, None)
+    if keys is None:
+        return failed(f"Kunci penerbit tidak tersedia: {source}.")
+    by_method = {verification_method(settings, k.key): k for k in keys.values() if k.status != "compromised"}
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: verify_proof(doc, lambda m: k.key if (k := by_method.get(m)) else None)
+        )
+    except DataIntegrityError as exc:
+        return failed(f"Bukti Data Integrity tidak sah: {exc}.")
+    cred_id = doc.get("id")
+    entry, ok = (
+        await guard(factory, lambda s: find_record(s, uuid=str(cred_id)))
+        if isinstance(cred_id, str)
+        else (None, True)
+    )
+    if entry is None:
+        return failed("Kredensial tidak terdaftar di registri." if ok else DB_DOWN)
+    unsecured = {k: v for k, v in doc.items() if k != "proof"}
+    if unsecured != credential_document(entry.credential):
+        return failed("Isi kredensial berbeda dari yang diterbitkan.", entry)
+    outcome = await verify_text(factory, settings, entry.credential.vc_jwt, now=now)
+    check = policy.Check(
+        "data_integrity", True, "Bukti Data Integrity (eddsa-rdfc-2022) sah, dengan kunci penerbit."
+    )
+    verdict = dataclasses.replace(outcome.verdict, checks=(check, *outcome.verdict.checks))
+    return dataclasses.replace(outcome, verdict=verdict)
+
+
+async def nip_match(factory: SessionFactory, outcome: VerifyOutcome, nip: str) -> bool | None:
+    """Whether `nip` is the NIP of the holder of the verified credential: True/False, or None
+    when it cannot be said (the token is not authentic, the credential is not in the
+    registry, or the database is out of reach). Compared in constant time; never logged."""
+    if outcome.entry is None or outcome.verdict.claims is None:
+        return None
+    digits = "".join(nip.split())
+    given = digits if len(digits) == 18 and digits.isascii() and digits.isdigit() else None
+    user_id = outcome.entry.credential.user_id
+
+    async def stored(session: AsyncSession) -> str | None:
+        stmt = select(col(User.nip)).where(col(User.id) == user_id)
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    value, ok = await guard(factory, stored)
+    if not ok:
+        return None
+    if not value or given is None:
+        return False
+    return hmac.compare_digest(given.encode("ascii"), value.encode("ascii"))
 
 
 def session_factory_of(app_state: Any) -> async_sessionmaker[AsyncSession]:

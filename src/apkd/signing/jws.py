@@ -5,13 +5,18 @@ Signing writes the protected header exactly as {"alg":"EdDSA","kid":kid,"typ":ty
 Verification fails closed, with a distinct code for each reason (JWSError.code):
 
 - ``malformed``      not three base64url segments, or a header that is not a JSON object
-- ``bad_header``     alg other than exactly "EdDSA" (so "none", "HS256", "EdDSA " ... are
-                     refused), a ``crit`` member, b64 other than true, duplicate members,
+- ``bad_header``     alg other than exactly "EdDSA" or "Ed25519" (RFC 9864's fully specified
+                     name; so "none", "HS256", "EdDSA " ... are refused), a ``crit`` member, b64 other than true, duplicate members,
                      or a missing/non-string kid
 - ``unknown_kid``    the kid is not one of the keys the caller trusts
 - ``bad_signature``  the Ed25519 signature does not verify
 - ``bad_typ``        typ is not one of the expected ones
 - ``bad_payload``    the (authentic) payload is not a JSON object
+
+A kid is a key's RFC 7638 thumbprint, or a URL whose tail is its RFC 9278 thumbprint URI
+(``.../urn:ietf:params:oauth:jwk-thumbprint:sha-256:<thumbprint>``, as the vc+jwt carries
+it); :func:`kid_thumbprint` reduces both to the thumbprint, which is what ``keys`` is keyed
+by and what Verified.kid holds.
 
 The verification key comes only from the caller's ``keys`` by kid: header members that
 would name a key (jwk, jku, x5u, x5c, x5t, x5t#S256) are ignored. ``typ`` compares as
@@ -31,17 +36,23 @@ from typing import Any, NoReturn
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from apkd.signing.keys import THUMBPRINT_URI, kid_thumbprint
+
 __all__ = [
+    "ACCEPTED_ALGS",
     "ALG",
     "MAX_TOKEN_LENGTH",
+    "THUMBPRINT_URI",
     "JWSError",
     "Verified",
+    "kid_thumbprint",
     "sign_compact",
     "unverified_header",
     "verify_compact",
 ]
 
 ALG = "EdDSA"
+ACCEPTED_ALGS = frozenset({"EdDSA", "Ed25519"})  # RFC 9864: "Ed25519" is EdDSA over Ed25519
 # A credential is a few KB; anything far larger is refused before any decoding work.
 MAX_TOKEN_LENGTH = 256 * 1024
 _SIG_LEN = 64
@@ -167,8 +178,8 @@ def verify_compact(
     header = _parse_header(h_seg)
 
     alg = header.get("alg")
-    if alg != ALG:
-        raise JWSError("bad_header", f"alg must be {ALG!r}, got {alg!r}")
+    if not isinstance(alg, str) or alg not in ACCEPTED_ALGS:
+        raise JWSError("bad_header", f"alg must be 'EdDSA' or 'Ed25519', got {alg!r}")
     if "crit" in header:
         raise JWSError("bad_header", "critical header extensions (crit) are not supported")
     if "b64" in header and header["b64"] is not True:
@@ -178,6 +189,7 @@ def verify_compact(
         raise JWSError("bad_header", "header has no kid")
     # jwk, jku, x5u, x5c, x5t: deliberately never consulted.
 
+    kid = kid_thumbprint(kid)
     key = keys.get(kid)
     if key is None:
         raise JWSError("unknown_kid", f"no trusted key with kid {kid!r}")

@@ -141,12 +141,23 @@ def jwks(keys: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {"keys": out}
 
 
-def keys_from_jwks(doc: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
-    """kid -> public key for every Ed25519 key of a JWK Set (other key types are skipped).
+THUMBPRINT_URI = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:"  # RFC 9278
 
-    A key's kid must be its RFC 7638 thumbprint (as apkd publishes them); a key without
-    kid is indexed by its thumbprint. A mismatching kid raises KeyFormatError: such a set
-    was not published by apkd and is not trusted.
+
+def kid_thumbprint(kid: str) -> str:
+    """The thumbprint a kid names: the tail after an RFC 9278 thumbprint URI (a kid URL's last
+    segment or fragment, as the vc+jwt carries it), else the kid itself."""
+    at = kid.rfind(THUMBPRINT_URI)
+    return kid[at + len(THUMBPRINT_URI) :] if at >= 0 else kid
+
+
+def keys_from_jwks(doc: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
+    """thumbprint -> public key for every Ed25519 key of a JWK Set (other key types skipped).
+
+    A key's kid must be its RFC 7638 thumbprint, or a URL ending in its RFC 9278 thumbprint
+    URI (as apkd publishes them); a key without kid is indexed by its thumbprint. A
+    mismatching kid raises KeyFormatError: such a set was not published by apkd and is not
+    trusted.
     """
     entries = doc.get("keys")
     if not isinstance(entries, list):
@@ -158,7 +169,7 @@ def keys_from_jwks(doc: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
         pub = public_key_from_jwk(entry)
         tp = thumbprint(entry)
         kid = entry.get("kid", tp)
-        if kid != tp:
+        if not isinstance(kid, str) or kid_thumbprint(kid) != tp:
             raise KeyFormatError(f"JWKS key {kid!r} does not match its RFC 7638 thumbprint")
         out[tp] = pub
     return out

@@ -285,8 +285,11 @@ async def _check_consistency(
             f"Log MENYUSUT: dulu {old_size} entri, sekarang {size}. Riwayat log telah ditulis ulang.",
         )
     try:
-        body = await _get(http, f"{api}/proof/consistency", {"first": old_size, "second": size})
-        path = [_b64(p, "bukti konsistensi") for p in body.get("path", [])]
+        if old_size == 0:  # every tree extends the empty one; the server answers 400 to first=0
+            path: list[bytes] = []
+        else:
+            body = await _get(http, f"{api}/proof/consistency", {"first": old_size, "second": size})
+            path = [_b64(p, "bukti konsistensi") for p in body.get("path", [])]
     except (_FetchError, AttributeError, TypeError) as exc:
         return report.add("consistency", False, f"Bukti konsistensi tidak dapat diambil: {exc}")
     if merkle.verify_consistency(old_size, size, old_root, root, path):

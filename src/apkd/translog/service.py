@@ -315,7 +315,14 @@ async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[
 
 
 async def consistency_proof(session: AsyncSession, first: int, second: int) -> list[bytes]:
-    """RFC 9162 PROOF(first, D[second]); BadRequest when first > second or second > the log."""
+    """RFC 9162 PROOF(first, D[second]); BadRequest when first is 0 (RFC 9162 section 2.1.4
+    defines the proof for 0 < first), first > second or second > the log."""
+    if first < 1:
+        raise BadRequest(
+            "first harus paling sedikit 1: bukti konsistensi didefinisikan untuk 0 < first <= second "
+            "(RFC 9162 bagian 2.1.4).",
+            code="first_not_positive",
+        )
     if first > second:
         raise BadRequest(
             f"first ({first}) tidak boleh lebih besar dari second ({second}).", code="first_after_second"
