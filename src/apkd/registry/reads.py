@@ -36,9 +36,7 @@ SessionFactory = Callable[[], Any]  # async_sessionmaker[AsyncSession] or anythi
 DB_TIMEOUT_SECONDS = 5.0
 
 
-async def guard(
-    factory: SessionFactory, fn: Callable[[AsyncSession], Awaitable[T]]
-) -> tuple[T | None, bool]:
+async def guard(factory: SessionFactory, fn: Callable[[AsyncSession], Awaitable[T]]) -> tuple[T | None, bool]:
     """(result, True), or (None, False) when the database cannot be used."""
     try:
         async with asyncio.timeout(DB_TIMEOUT_SECONDS):
