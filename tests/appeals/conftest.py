@@ -1,0 +1,12 @@
+"""Fixtures of the appeals tests: the grading factory (a bank, sessions, attempts with answers)."""
+
+from __future__ import annotations
+
+import pytest
+from grading.gradingkit import GradingFactory
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+@pytest.fixture
+def factory(db: AsyncSession) -> GradingFactory:
+    return GradingFactory(db)
