@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from grading.gradingkit import GradingFactory
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from grading.gradingkit import GradingFactory
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from grading.gradingkit import KEYS, right
 from sqlmodel import select
 
 from apkd.credentials.models import Credential
 from apkd.exams.models import ExamSession, SessionProctor
+from grading.gradingkit import KEYS, right
 
 # Fails: unit A has only A1 right (1 of 3 < 60%) although the total is 7/9. Answered A3 = b;
 # once A3's key is corrected to b, unit A reaches 2 of 3 and the candidate passes (8/9).
@@ -59,7 +59,9 @@ async def test_an_upheld_item_appeal_corrects_the_key_regrades_and_issues_the_cr
         r = await client.post(f"/api/v1/appeals/{appeal['id']}/assign", headers=admin, json={"reviewer": who})
         assert r.status_code == 422 and r.json()["code"] == "reviewer_not_impartial", r.text
         assert words in r.json()["detail"]
-    r = await client.post(f"/api/v1/appeals/{appeal['id']}/assign", headers=admin, json={"reviewer": "admin2"})
+    r = await client.post(
+        f"/api/v1/appeals/{appeal['id']}/assign", headers=admin, json={"reviewer": "admin2"}
+    )
     assert r.status_code == 200 and r.json()["state"] == "diperiksa"
 
     r = await client.post(
@@ -107,7 +109,9 @@ async def test_an_appeal_past_its_deadline_is_refused(client, make_user, login, 
     db.add(exam)
     await db.commit()
     r = await client.post(
-        f"/api/v1/attempts/{attempt_id}/appeals", headers=await login("yohanes"), json={"reason": "Terlambat."}
+        f"/api/v1/attempts/{attempt_id}/appeals",
+        headers=await login("yohanes"),
+        json={"reason": "Terlambat."},
     )
     assert r.status_code == 409 and r.json()["code"] == "appeal_period_over", r.text
     assert "Masa banding sudah berakhir" in r.json()["detail"] and "WITA" in r.json()["detail"]
@@ -118,7 +122,9 @@ async def test_a_rejected_appeal_states_its_reasons_and_an_upheld_one_can_grant_
 ) -> None:
     _es_id, attempt_id, _bank, admin = await _published(client, make_user, login, factory, db)
     cand = await login("yohanes")
-    r = await client.post(f"/api/v1/attempts/{attempt_id}/appeals", headers=cand, json={"reason": "Listrik padam."})
+    r = await client.post(
+        f"/api/v1/attempts/{attempt_id}/appeals", headers=cand, json={"reason": "Listrik padam."}
+    )
     appeal_id = r.json()["id"]
     await client.post(f"/api/v1/appeals/{appeal_id}/assign", headers=admin, json={"reviewer": "admin2"})
     reviewer = await login("admin2")

@@ -3,10 +3,10 @@ declared conflict of interest moves the candidate to another proctor."""
 
 from __future__ import annotations
 
-from grading.gradingkit import KEYS
 from sqlmodel import select
 
 from apkd.exams.models import ExamSession, Registration, SessionProctor
+from grading.gradingkit import KEYS
 
 
 async def _proctor(db, es_id: int, user) -> None:
@@ -87,5 +87,9 @@ async def test_a_declared_conflict_moves_the_candidate_to_another_proctor(
 
     minutes = (await client.get(f"/api/v1/sessions/{es_id}/minutes", headers=h2)).json()
     [c] = minutes["conflicts"]
-    assert (c["proctor"], c["username"], c["kind_text"]) == ("pengawas1", "yohanes", "hubungan keluarga dengan peserta")
+    assert (c["proctor"], c["username"], c["kind_text"]) == (
+        "pengawas1",
+        "yohanes",
+        "hubungan keluarga dengan peserta",
+    )
     assert "dipindahkan ke pengawas pengawas2" in c["resolution_text"]
