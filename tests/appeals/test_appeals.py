@@ -144,3 +144,28 @@ async def test_a_rejected_appeal_states_its_reasons_and_an_upheld_one_can_grant_
         f"/api/v1/appeals/{appeal_id}/decision", headers=reviewer, json={"upheld": False, "reason": "x"}
     )
     assert r.status_code == 409 and r.json()["code"] == "appeal_decided"
+
+
+async def test_an_upheld_appeal_can_regrade_the_result(client, make_user, login, factory, db) -> None:
+    _es_id, attempt_id, _bank, admin = await _published(client, make_user, login, factory, db)
+    r = await client.post(
+        f"/api/v1/attempts/{attempt_id}/appeals",
+        headers=await login("yohanes"),
+        json={"reason": "Mohon dinilai ulang."},
+    )
+    appeal_id = r.json()["id"]
+    await client.post(f"/api/v1/appeals/{appeal_id}/assign", headers=admin, json={"reviewer": "admin2"})
+    r = await client.post(
+        f"/api/v1/appeals/{appeal_id}/decision",
+        headers=await login("admin2"),
+        json={"upheld": True, "reason": "Penilaian diulang dengan kunci yang berlaku.", "remedy": "regrade"},
+    )
+    assert r.status_code == 200, r.text
+    effects = r.json()["effects"]
+    assert (effects["regraded"], effects["outcome"], effects["credentials_issued"]) == (
+        1,
+        "belum_kompeten",
+        0,
+    )
+    result = (await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=admin)).json()
+    assert result["revision"] == 2
