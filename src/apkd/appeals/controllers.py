@@ -23,6 +23,7 @@ from apkd.appeals.schemas import (
     ComplaintReceipt,
     ComplaintStatus,
 )
+from apkd.clientaddr import client_address
 from apkd.config import Settings
 
 # ``state`` is a name Litestar reserves for the app state: the query parameter is read by alias.
@@ -98,11 +99,6 @@ class AppealController(Controller):
         return await service.decide(db, appeal_id, data, principal)
 
 
-def _client(request: Request[Any, Any, Any]) -> str:
-    client = request.client
-    return client.host if client is not None and client.host else "unknown"
-
-
 class ComplaintController(Controller):
     path = "/api/v1/complaints"
     tags = ["complaints"]
@@ -113,7 +109,12 @@ class ComplaintController(Controller):
     ) -> ComplaintReceipt:
         """Anyone complains about a credential or the body, with a contact (no login;
         ``APKD_COMPLAINT_RATE_LIMIT`` per client per hour). Answers with a reference to follow it."""
-        return await complaints.lodge(db, data, client_address=_client(request), settings=settings)
+        return await complaints.lodge(
+            db,
+            data,
+            client_address=client_address(request.scope, settings.trusted_proxies),
+            settings=settings,
+        )
 
     @get("/{reference:str}/status", opt={"public": True})
     async def status(self, reference: str, db: AsyncSession) -> ComplaintStatus:
