@@ -25,6 +25,7 @@ from apkd.accounts import passwords
 from apkd.accounts.guards import provide_principal
 from apkd.accounts.security import configure_password_hashing
 from apkd.apidocs import OpenAPIDocument, SwaggerPage, assets_router
+from apkd.appeals import controllers as appeals_controllers
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
@@ -44,6 +45,7 @@ DOMAINS = (
     exams_controllers,
     grading_controllers,
     credentials_controllers,
+    appeals_controllers,
     translog_controllers,
     registry_controllers,
     web_controllers,

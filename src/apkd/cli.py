@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
 __all__ = ["db_session", "fail", "main", "run", "with_session"]
-DOMAIN_COMMANDS = ("exams", "grading", "credentials", "translog", "registry")
+DOMAIN_COMMANDS = ("exams", "grading", "credentials", "translog", "registry", "archive")
 
 
 @click.group()
@@ -283,6 +283,11 @@ def user() -> None:
 @click.option("--instansi", default=None)
 @click.option("--jabatan", default=None)
 @click.option("--region-code", default=None, help="Kode wilayah kabupaten/kota instansi (4 digit).")
+@click.option(
+    "--can-decide",
+    is_flag=True,
+    help="Beri wewenang keputusan sertifikasi (admin selalu memilikinya; tidak untuk peserta).",
+)
 def user_create(
     role: str,
     username: str,
@@ -292,6 +297,7 @@ def user_create(
     instansi: str | None,
     jabatan: str | None,
     region_code: str | None,
+    can_decide: bool,
 ) -> None:
     """Buat pengguna baru."""
     from apkd.accounts.schemas import UserCreate
@@ -310,6 +316,7 @@ def user_create(
         instansi=instansi,
         jabatan=jabatan,
         region_code=region_code,
+        can_decide=can_decide,
     )
     try:
         u = with_session(lambda s: create_user(s, data, actor="cli"))

@@ -18,6 +18,17 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/apkd.db"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
+# Record type -> years kept after the session (docs/decisions/027-archive-bundle-and-retention.md).
+RETENTION_DEFAULTS: tuple[tuple[str, int], ...] = (
+    ("responses", 5),  # responses with their history, forms, timing events
+    ("minutes", 10),  # minutes, incidents, proctor actions, conflicts of interest
+    ("results", 10),  # grading, key corrections, decisions
+    ("appeals", 10),  # appeals and complaints with their decisions
+    ("credentials", 15),  # credentials issued and their status changes
+    ("audit", 15),  # the audit chain and the archive bundles themselves
+)
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says what to set."""
 
@@ -67,6 +78,13 @@ class Settings:
     password_hash_concurrency: int = 2
     # Seconds a worker trusts its last look at a login (user active, token version, logout).
     auth_recheck_seconds: int = 5
+    # Appeals and complaints (ISO/IEC 17024): days the body has to decide each, and complaints
+    # accepted per client address per hour on the public route (0: no limit).
+    appeal_review_days: int = 30
+    complaint_review_days: int = 30
+    complaint_rate_limit: int = 5
+    # Years each record type is kept (stated in every archive bundle; APKD_RETENTION_<TYPE>_YEARS).
+    retention_years: tuple[tuple[str, int], ...] = RETENTION_DEFAULTS
 
     @property
     def is_production(self) -> bool:
@@ -220,6 +238,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env_map, "APKD_PASSWORD_HASH_CONCURRENCY", Settings.password_hash_concurrency
         ),
         auth_recheck_seconds=_int_env(env_map, "APKD_AUTH_RECHECK_SECONDS", Settings.auth_recheck_seconds),
+        appeal_review_days=_positive_int_env(env_map, "APKD_APPEAL_REVIEW_DAYS", Settings.appeal_review_days),
+        complaint_review_days=_positive_int_env(
+            env_map, "APKD_COMPLAINT_REVIEW_DAYS", Settings.complaint_review_days
+        ),
+        complaint_rate_limit=_int_env(env_map, "APKD_COMPLAINT_RATE_LIMIT", Settings.complaint_rate_limit),
+        retention_years=tuple(
+            (name, _positive_int_env(env_map, f"APKD_RETENTION_{name.upper()}_YEARS", years))
+            for name, years in RETENTION_DEFAULTS
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -117,7 +118,8 @@ async def seed_demo(session: AsyncSession) -> list[str]:
     for spec in DEMO_USERS:
         found = (await session.exec(select(User).where(User.username == spec["username"]))).first()
         if found is None:
-            data = UserCreate(region_code=REGION if spec["role"] == "candidate" else None, **spec)
+            fields = {**spec, "region_code": REGION if spec["role"] == "candidate" else None}
+            data = msgspec.convert(fields, UserCreate)
             try:
                 found = await create_user(session, data, actor="demo")
             except Conflict as exc:  # e.g. the NIP already belongs to a real account

@@ -186,6 +186,64 @@ CATALOG: dict[str, tuple[int, str]] = {
         "Basis data sedang tidak dapat dihubungi. Data yang sudah tersimpan tetap aman; coba lagi sesuai Retry-After.",
     ),
     "internal_error": (500, "Kesalahan di server. Data yang sudah tersimpan tetap aman; coba lagi."),
+    # --- the certification decision, conflicts of interest, re-sits (docs/decisions/026)
+    "no_decision_permission": (
+        403,
+        "Anda tidak memiliki wewenang keputusan sertifikasi (admin, atau pengawas yang diberi wewenang).",
+    ),
+    "decider_involved": (
+        403,
+        "Keputusan sertifikasi diambil oleh orang yang tidak menguji: Anda terlibat dalam sesi ini. Minta pemegang wewenang lain.",
+    ),
+    "conflict_of_interest": (
+        403,
+        "Anda menyatakan benturan kepentingan dengan peserta ini; peserta ditangani pengawas lain.",
+    ),
+    "conflict_already_declared": (409, "Benturan kepentingan Anda dengan peserta ini sudah tercatat."),
+    "invalid_conflict_kind": (422, "Jenis benturan kepentingan: same_instansi, family, superior atau other."),
+    "reassign_conflicted": (
+        422,
+        "Peserta hanya dapat dipindahkan ke pengawas lain sesi ini yang tidak berbenturan kepentingan.",
+    ),
+    "proctors_only": (403, "Hanya pengawas sesi yang dapat melakukan ini."),
+    "resit_too_soon": (409, "Masa tunggu ujian ulang skema ini belum lewat; lihat 'available_from'."),
+    "resit_limit_reached": (409, "Batas ujian skema ini dalam 365 hari sudah tercapai."),
+    # --- appeals (banding)
+    "result_not_published": (409, "Banding dapat diajukan setelah hasil ujian diumumkan."),
+    "appeal_period_over": (409, "Masa banding skema ini sudah berakhir; lihat 'appeal_deadline'."),
+    "appeal_exists": (
+        409,
+        "Banding atas ujian ini sudah diajukan; ikuti perkembangannya di daftar banding Anda.",
+    ),
+    "appeal_not_found": (404, "Banding tidak ditemukan. Periksa nomornya."),
+    "appeal_decided": (409, "Banding ini sudah diputuskan; keputusannya tidak diubah lewat jalur ini."),
+    "not_your_appeal": (403, "Anda hanya dapat melihat banding Anda sendiri atau yang Anda periksa."),
+    "not_the_reviewer": (403, "Hanya pemeriksa yang ditugaskan yang memutus banding ini."),
+    "reviewer_not_impartial": (
+        422,
+        "Pemeriksa banding harus memegang wewenang keputusan dan tidak terlibat dalam sesi itu maupun keputusannya.",
+    ),
+    "invalid_positions": (
+        422,
+        "Nomor soal yang disebut tidak ada pada ujian ini atau tidak termasuk yang dibanding.",
+    ),
+    "invalid_remedy": (
+        422,
+        "Tindak lanjut banding yang diterima: key_correction, regrade atau resit; banding yang ditolak tanpa tindak lanjut.",
+    ),
+    "corrections_required": (
+        422,
+        "Sebutkan koreksi kunci (nomor soal, tindakan, kunci baru) untuk soal yang dibanding.",
+    ),
+    "invalid_state": (422, "Status: diajukan, diperiksa, diterima atau ditolak."),
+    # --- complaints (pengaduan)
+    "invalid_name": (422, "Nama pengadu wajib diisi (paling panjang 200 karakter)."),
+    "invalid_contact": (422, "Kontak harus alamat surel atau nomor telepon yang dapat dihubungi."),
+    "invalid_subject": (422, "Pokok pengaduan: credential (sertifikat) atau body (lembaga)."),
+    "credential_number_required": (422, "Pengaduan tentang sertifikat perlu nomor sertifikatnya."),
+    "unknown_credential": (422, "Sertifikat dengan nomor ini tidak ditemukan. Periksa nomornya."),
+    "complaint_not_found": (404, "Pengaduan dengan nomor ini tidak ditemukan. Periksa nomor pengaduan Anda."),
+    "complaint_decided": (409, "Pengaduan ini sudah diputuskan."),
 }
 
 _CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 import apkd.dbtypes  # noqa: F401  (sets the naming convention before any table is defined)
 from apkd import audit  # noqa: F401
 from apkd.accounts import models as _accounts  # noqa: F401
+from apkd.appeals import models as _appeals  # noqa: F401
 from apkd.banks import models as _banks  # noqa: F401
 from apkd.credentials import models as _credentials  # noqa: F401
 from apkd.exams import models as _exams  # noqa: F401

@@ -109,7 +109,8 @@ def test_decodes_lists_gzipped_elsewhere():
         "u!!!!",
         "uAAAA=",
         "u" + base64.urlsafe_b64encode(b"not gzip").decode().rstrip("="),
-        "u" + base64.urlsafe_b64encode(gzip.compress(bytes(64), mtime=0)[:-6]).decode().rstrip("="),  # truncated
+        "u"
+        + base64.urlsafe_b64encode(gzip.compress(bytes(64), mtime=0)[:-6]).decode().rstrip("="),  # truncated
         "u" + base64.urlsafe_b64encode(gzip.compress(b"x", mtime=0) + b"junk").decode().rstrip("="),
         "",
     ],

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.models import User
-from apkd.accounts.security import hash_password
+from apkd.accounts.security import Principal, hash_password
 from apkd.banks.bankfile import parse_bank
 from apkd.banks.models import Item, ItemVersion, Scheme, SchemeUnit
 from apkd.banks.service import import_bank
@@ -145,6 +145,16 @@ class GradingFactory:
         self.db.add(es)
         await self.db.commit()
         return es
+
+    async def decider(self, username: str = "admin1") -> Principal:
+        """An admin (made once) as the principal taking the certification decision."""
+        user = (await self.db.exec(select(User).where(User.username == username))).first()
+        if user is None:
+            user = User(username=username, password_hash=password_hash(), role="admin", full_name="Admin")
+            self.db.add(user)
+            await self.db.commit()
+        assert user.id is not None
+        return Principal(user.id, username, "admin", "sid", 0)
 
     async def candidate(
         self,

@@ -92,7 +92,7 @@ async def test_result_records_the_item_versions_and_keys_used(factory, db, recor
     es = await factory.session(bank)
     user = await factory.candidate()
     attempt = await factory.attempt(es, bank, user, right("A1", "B2"))
-    await publishing.publish(db, es.id, actor="admin1")
+    await publishing.publish(db, es.id, decider=await factory.decider())
     result = (await db.exec(select(Result).where(Result.attempt_id == attempt.id))).one()
     by_pos = {i["position"]: i for i in result.items}
     assert [by_pos[p]["item_version_id"] for p in range(1, 6)] == [
@@ -137,10 +137,11 @@ async def test_publishing_again_changes_nothing(
 async def test_two_publishes_at_once_grade_each_attempt_once(factory, engine, db, recorded_effects) -> None:
     _bank, es, _people = await _scenario(factory)
     factory_ = session_factory(engine)
+    decider = await factory.decider()
 
     async def go():
         async with factory_() as s:
-            out = await publishing.publish(s, es.id, actor="admin1")
+            out = await publishing.publish(s, es.id, decider=decider)
             await s.commit()
             return out
 
@@ -165,13 +166,13 @@ async def test_an_attempt_closed_after_publishing_is_graded_by_the_next_publish(
         status="in_progress",
         deadline_in=timedelta(minutes=20),
     )
-    first = await publishing.publish(db, es.id, actor="admin1")
+    first = await publishing.publish(db, es.id, decider=await factory.decider())
     assert (first.graded, first.still_open) == (1, 1)
     late_id = late.id
     late_row = await db.get(Attempt, late_id)
     late_row.status = "submitted"
     await db.commit()
-    second = await publishing.publish(db, es.id, actor="admin1")
+    second = await publishing.publish(db, es.id, decider=await factory.decider())
     assert (second.graded, second.passed, second.total_graded, second.still_open) == (1, 1, 2, 0)
     assert early.id != late.id
 

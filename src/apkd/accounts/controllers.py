@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts import logins, service, sessions
 from apkd.accounts.guards import admin_only, any_login, principal_from
-from apkd.accounts.models import User
+from apkd.accounts.models import Role, User
 from apkd.accounts.schemas import (
     LoginRequest,
     PasswordChange,
@@ -35,6 +35,7 @@ def user_public(u: User) -> UserPublic:
         jabatan=u.jabatan,
         region_code=u.region_code,
         is_active=u.is_active,
+        can_decide=u.role == Role.ADMIN or u.can_decide,
     )
 
 

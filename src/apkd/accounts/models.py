@@ -34,6 +34,9 @@ class User(SQLModel, table=True):
     jabatan: str | None = Field(default=None, max_length=200)
     region_code: str | None = Field(default=None, max_length=4)
     is_active: bool = Field(default=True)
+    # The certification-decision permission (ISO/IEC 17024: the decision to certify is taken by
+    # someone who did not examine): admins hold it always, other staff when granted.
+    can_decide: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Carried by every access token; bumped to end all of the user's tokens (deactivation,
     # password change or reset).

@@ -42,6 +42,8 @@ class UserCreate(Struct):
     instansi: OrgName | None = None
     jabatan: OrgName | None = None
     region_code: RegionCode | None = None
+    # The certification-decision permission for a proctor (admins always hold it).
+    can_decide: bool = False
 
 
 class UserPublic(Struct):
@@ -54,3 +56,4 @@ class UserPublic(Struct):
     jabatan: str | None
     region_code: str | None
     is_active: bool = True
+    can_decide: bool = False

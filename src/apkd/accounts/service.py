@@ -9,7 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import audit
-from apkd.accounts.models import ROLES, User
+from apkd.accounts.models import ROLES, Role, User
 from apkd.accounts.nip import NipError, validate_nip
 from apkd.accounts.passwords import hash_password
 from apkd.accounts.schemas import UserCreate
@@ -76,6 +76,7 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | N
         instansi=clean.instansi,
         jabatan=clean.jabatan,
         region_code=clean.region_code,
+        can_decide=bool(data.can_decide) and clean.role == Role.PROCTOR,
     )
     try:
         # A savepoint: a name taken meanwhile by another worker fails only this insert, and the
@@ -90,6 +91,22 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor: str | N
         "user",
         user.id or 0,
         actor=actor,
-        details={"username": user.username, "role": user.role},
+        details={"username": user.username, "role": user.role, "can_decide": user.can_decide},
     )
     return user
+
+
+async def holds_decision_permission(session: AsyncSession, user_id: int) -> bool:
+    """The certification-decision permission: every active admin; an active proctor when
+    granted (``can_decide``: a senior assessor who examines some sessions and decides others)."""
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        return False
+    return user.role == Role.ADMIN or (user.role == Role.PROCTOR and user.can_decide)
+
+
+async def username_of(session: AsyncSession, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = await session.get(User, user_id)
+    return user.username if user is not None else None

@@ -93,6 +93,8 @@ _SCHEME_FIELDS = (
 )
 _SCHEME_REQUIRED = _SCHEME_FIELDS[:8]
 _UNIT_FIELDS = ("code", "title", "items_per_form", "min_score", "sources")
+# Optional rules of the certification process (defaults: 14 days to appeal, no re-sit limits).
+_SCHEME_RULES = ("appeal_days", "resit_wait_days", "sittings_per_year")
 _UNIT_REQUIRED = ("code", "title", "items_per_form")
 _ITEM_FIELDS = (
     "id",
@@ -154,6 +156,10 @@ class SchemeSpec:
     level_shares: tuple[tuple[str, float], ...] = ()
     # Groups of item ids that never share a form (the file's top-level ``enemies``).
     enemies: tuple[tuple[str, ...], ...] = ()
+    # Rules of the certification process (appeal period, re-sits); see rules().
+    appeal_days: int = 14
+    resit_wait_days: int = 0
+    sittings_per_year: int = 0
 
     def form_length(self) -> int:
         return sum(unit.items_per_form for unit in self.units)
@@ -163,6 +169,17 @@ class SchemeSpec:
         n = self.form_length()
         return {level: math.ceil(share * n - 1e-9) for level, share in self.level_shares}
 
+    def rules(self) -> dict[str, int]:
+        """The process rules that differ from the defaults (so adding the rules to apkd left the
+        content hash of every existing bank unchanged)."""
+        out = {
+            "appeal_days": self.appeal_days,
+            "resit_wait_days": self.resit_wait_days,
+            "sittings_per_year": self.sittings_per_year,
+        }
+        defaults = {"appeal_days": 14, "resit_wait_days": 0, "sittings_per_year": 0}
+        return {k: v for k, v in out.items() if v != defaults[k]}
+
     def unit(self, code: str) -> UnitSpec | None:
         for unit in self.units:
             if unit.code == code:
@@ -171,16 +188,20 @@ class SchemeSpec:
 
     def content(self) -> dict[str, Any]:
         """Canonical JSON-able content: every field but line numbers; unit order is kept."""
-        return {
-            "code": self.code,
-            "version": self.version,
-            "title": self.title,
-            "position": self.position,
-            "duration_minutes": self.duration_minutes,
-            "validity_months": self.validity_months,
-            "pass_score": self.pass_score,
-            "units": [unit.content() for unit in self.units],
-        } | self.draw_rules()
+        return (
+            {
+                "code": self.code,
+                "version": self.version,
+                "title": self.title,
+                "position": self.position,
+                "duration_minutes": self.duration_minutes,
+                "validity_months": self.validity_months,
+                "pass_score": self.pass_score,
+                "units": [unit.content() for unit in self.units],
+            }
+            | self.draw_rules()
+            | self.rules()
+        )
 
     def draw_rules(self) -> dict[str, Any]:
         """The rules of the draw beyond the units, only when there are any (old hashes hold)."""
@@ -598,7 +619,7 @@ def _parse_level_shares(ctx: _Ctx, f: _Field) -> tuple[tuple[str, float], ...] |
 
 def _parse_scheme(ctx: _Ctx, f: _Field, parsed: _Parsed) -> tuple[SchemeSpec | None, list[_UnitDraft]]:
     where = "skema"
-    fields = ctx.mapping(f.value, where, _SCHEME_FIELDS, _SCHEME_REQUIRED, f.key_line)
+    fields = ctx.mapping(f.value, where, _SCHEME_FIELDS + _SCHEME_RULES, _SCHEME_REQUIRED, f.key_line)
     if fields is None:
         return None, []
     code = ctx.text(fields, "code", where)
@@ -625,6 +646,15 @@ def _parse_scheme(ctx: _Ctx, f: _Field, parsed: _Parsed) -> tuple[SchemeSpec | N
     duration = ctx.integer(fields, "duration_minutes", where, 1, 600)
     validity = ctx.integer(fields, "validity_months", where, 1, 120)
     pass_score = ctx.number(fields, "pass_score", where, 0, 100)
+    rule_bounds = {"appeal_days": (1, 365), "resit_wait_days": (0, 730), "sittings_per_year": (0, 12)}
+    rules: dict[str, int] = {}
+    rules_ok = True
+    for key, (lo, hi) in rule_bounds.items():
+        if key in fields:
+            value = ctx.integer(fields, key, where, lo, hi)
+            rules_ok = rules_ok and value is not None
+            if value is not None:
+                rules[key] = value
     drafts = _parse_units(ctx, fields["units"]) if "units" in fields else []
     units = tuple(d.spec for d in drafts if d.spec is not None)
     if (
@@ -638,6 +668,7 @@ def _parse_scheme(ctx: _Ctx, f: _Field, parsed: _Parsed) -> tuple[SchemeSpec | N
         or not drafts
         or len(units) != len(drafts)
         or not shares_ok
+        or not rules_ok
         or ("description" in fields and description is None and not _is_null(fields["description"].value))
     ):
         return None, drafts
@@ -653,6 +684,9 @@ def _parse_scheme(ctx: _Ctx, f: _Field, parsed: _Parsed) -> tuple[SchemeSpec | N
         f.key_line,
         description=description,
         level_shares=level_shares,
+        appeal_days=rules.get("appeal_days", 14),
+        resit_wait_days=rules.get("resit_wait_days", 0),
+        sittings_per_year=rules.get("sittings_per_year", 0),
     )
     return scheme, drafts
 

@@ -23,6 +23,9 @@ class SchemeController(Controller):
                 duration_minutes=s.duration_minutes,
                 validity_months=s.validity_months,
                 pass_score=s.pass_score,
+                appeal_days=s.appeal_days,
+                resit_wait_days=s.resit_wait_days,
+                sittings_per_year=s.sittings_per_year,
                 units=[
                     UnitPublic(
                         code=u.code, title=u.title, items_per_form=u.items_per_form, min_score=u.min_score

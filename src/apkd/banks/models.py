@@ -21,6 +21,12 @@ class Scheme(SQLModel, table=True):
     validity_months: int
     pass_score: float
     content_hash: str = Field(max_length=64)
+    # Rules of the certification process (bank file, optional): days a candidate has to appeal a
+    # published result; days to wait after a sitting before the next; sittings per 365 days
+    # (0: no limit).
+    appeal_days: int = Field(default=14)
+    resit_wait_days: int = Field(default=0)
+    sittings_per_year: int = Field(default=0)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Rules of the draw beyond the units (bank file: ``level_shares`` and top-level ``enemies``):
     # {"level_shares": {level: share}, "enemies": [[external_id, ...], ...]}; {} when none.

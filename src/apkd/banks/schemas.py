@@ -19,3 +19,6 @@ class SchemePublic(Struct):
     validity_months: int
     pass_score: float
     units: list[UnitPublic]
+    appeal_days: int = 14  # days to appeal a published result
+    resit_wait_days: int = 0  # days between sittings (0: none)
+    sittings_per_year: int = 0  # sittings per 365 days (0: no limit)

@@ -70,16 +70,20 @@ class ImportReport:
 
 
 def scheme_hash(spec: SchemeSpec) -> str:
-    body = {
-        "code": spec.code,
-        "version": spec.version,
-        "title": spec.title,
-        "position": spec.position,
-        "duration_minutes": spec.duration_minutes,
-        "validity_months": spec.validity_months,
-        "pass_score": spec.pass_score,
-        "units": [[u.code, u.title, u.items_per_form, u.min_score] for u in spec.units],
-    } | spec.draw_rules()  # only when there are any: hashes of older files hold
+    body = (
+        {
+            "code": spec.code,
+            "version": spec.version,
+            "title": spec.title,
+            "position": spec.position,
+            "duration_minutes": spec.duration_minutes,
+            "validity_months": spec.validity_months,
+            "pass_score": spec.pass_score,
+            "units": [[u.code, u.title, u.items_per_form, u.min_score] for u in spec.units],
+        }
+        | spec.draw_rules()
+        | spec.rules()
+    )  # only when there are any: hashes of older files hold
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -141,6 +145,9 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
             duration_minutes=spec.duration_minutes,
             validity_months=spec.validity_months,
             pass_score=spec.pass_score,
+            appeal_days=spec.appeal_days,
+            resit_wait_days=spec.resit_wait_days,
+            sittings_per_year=spec.sittings_per_year,
             content_hash=s_hash,
             updated_at=now,
             draw_rules=spec.draw_rules(),
@@ -153,6 +160,8 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
         scheme.duration_minutes, scheme.validity_months = spec.duration_minutes, spec.validity_months
         scheme.pass_score, scheme.content_hash, scheme.updated_at = spec.pass_score, s_hash, now
         scheme.draw_rules = spec.draw_rules()
+        scheme.appeal_days, scheme.resit_wait_days = spec.appeal_days, spec.resit_wait_days
+        scheme.sittings_per_year = spec.sittings_per_year
         report.scheme_changed = True
     assert scheme.id is not None
     if report.created or report.scheme_changed:

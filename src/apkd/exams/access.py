@@ -17,7 +17,7 @@ from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.db import utcnow
 from apkd.errors import Forbidden, NotFound
-from apkd.exams.models import Attempt, ExamSession, SessionProctor
+from apkd.exams.models import Attempt, ExamSession, Incident, ProctorAction, Registration, SessionProctor
 from apkd.exams.saving import GRACE, bind_login, close_overdue, raise_not_bound
 from apkd.exams.states import OPEN_STATUSES, AttemptState
 
@@ -31,6 +31,40 @@ async def is_proctor_of(db: AsyncSession, exam_session_id: int, user_id: int) ->
         )
     ).first()
     return row is not None
+
+
+async def involvement(db: AsyncSession, exam_session_id: int, user_id: int) -> str | None:
+    """How ``user_id`` took part in examining the session (listed as its proctor, admitted a
+    candidate, took a proctor action, reported an incident), in words; None when not at all.
+
+    ISO/IEC 17024: the certification decision and an appeal's review are taken by someone not
+    involved in the examination. An admin acting for a proctor is involved too."""
+    if await is_proctor_of(db, exam_session_id, user_id):
+        return "pengawas sesi ini"
+    checks = (
+        (
+            select(Registration.id).where(
+                Registration.session_id == exam_session_id, Registration.admitted_by == user_id
+            ),
+            "mengizinkan peserta masuk pada sesi ini",
+        ),
+        (
+            select(ProctorAction.id).where(
+                ProctorAction.session_id == exam_session_id, ProctorAction.actor_id == user_id
+            ),
+            "melakukan tindakan pengawas pada sesi ini",
+        ),
+        (
+            select(Incident.id).where(
+                Incident.session_id == exam_session_id, Incident.reported_by == user_id
+            ),
+            "mencatat kejadian pada sesi ini",
+        ),
+    )
+    for stmt, words in checks:
+        if (await db.exec(stmt.limit(1))).first() is not None:
+            return words
+    return None
 
 
 async def session_for_staff(db: AsyncSession, exam_session_id: int, principal: Principal) -> ExamSession:

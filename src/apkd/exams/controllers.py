@@ -18,7 +18,7 @@ from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.db import pool_gate
 from apkd.errors import BadRequest
-from apkd.exams import access, attempts, clocks, minutes, minutes_doc, proctoring, saving, sessions
+from apkd.exams import access, attempts, clocks, conflicts, minutes, minutes_doc, proctoring, saving, sessions
 from apkd.exams import briefing as briefing_service
 from apkd.exams.briefing import Briefing
 from apkd.exams.minutes_doc import MinutesDocument
@@ -27,6 +27,8 @@ from apkd.exams.schemas import (
     AdmitRequest,
     AttemptStatus,
     AttemptView,
+    ConflictCreate,
+    ConflictPublic,
     ExtendRequest,
     IncidentCreate,
     IncidentPublic,
@@ -110,6 +112,13 @@ class SessionController(Controller):
             attempt_id=data.attempt_id,
         )
         return await minutes.incident_view(db, inc)
+
+    @get("/{session_id:int}/conflicts", guards=[staff])
+    async def session_conflicts(
+        self, session_id: int, db: AsyncSession, principal: Principal
+    ) -> list[ConflictPublic]:
+        """Conflicts of interest declared by the session's proctors."""
+        return await conflicts.list_for_session(db, session_id, principal)
 
     @get("/{session_id:int}/minutes", guards=[staff])
     async def minutes(self, session_id: int, db: AsyncSession, principal: Principal) -> Minutes:
@@ -199,6 +208,14 @@ class RegistrationController(Controller):
             db, registration_id, principal, note=data.note if data else None, seat=data.seat if data else None
         )
         return {"id": reg.id, "status": reg.status, "session_id": reg.session_id}
+
+    @post("/{registration_id:int}/conflicts", guards=[staff], status_code=201)
+    async def declare_conflict(
+        self, registration_id: int, data: ConflictCreate, db: AsyncSession, principal: Principal
+    ) -> ConflictPublic:
+        """A proctor of the session declares a conflict of interest with this candidate; with
+        ``reassign_to`` the candidate moves to that proctor, otherwise it is minuted."""
+        return await conflicts.declare(db, registration_id, data, principal)
 
 
 class AttemptController(Controller):

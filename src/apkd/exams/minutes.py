@@ -14,6 +14,7 @@ from apkd.db import utcnow
 from apkd.errors import Unprocessable
 from apkd.exams.access import session_for_staff
 from apkd.exams.clocks import local_iso, local_text
+from apkd.exams.conflicts import session_conflicts
 from apkd.exams.models import Attempt, ExamSession, Incident, ProctorAction, Registration
 from apkd.exams.saving import close_overdue
 from apkd.exams.schemas import IncidentPublic, Minutes, MinutesCounts, ProctorActionPublic
@@ -196,4 +197,9 @@ async def session_minutes(
         ],
         generated_at=local_iso(now, tz),
         generated_at_text=local_text(now, tz),
+        conflicts=await session_conflicts(db, exam),
+        decided_by=(await _usernames(db, {exam.decided_by})).get(exam.decided_by)
+        if exam.decided_by
+        else None,
+        decided_at=local_iso(exam.decided_at, tz) if exam.decided_at else None,
     )

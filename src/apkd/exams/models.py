@@ -24,6 +24,9 @@ class ExamSession(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     results_published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The certification decision: who published the results (never a proctor of the session).
+    decided_by: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SessionProctor(SQLModel, table=True):
@@ -137,3 +140,38 @@ class ProctorAction(SQLModel, table=True):
     item_position: int | None = None
     actor_id: int = Field(foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConflictDeclaration(SQLModel, table=True):
+    """A proctor's declared conflict of interest with one registered candidate (same instansi,
+    family, superior, other). Either the candidate is moved to another proctor of the session
+    (``reassigned_to``; the declarer may then no longer act on that candidate) or the conflict
+    is only recorded in the minutes."""
+
+    __tablename__ = "conflict_declaration"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    registration_id: int = Field(foreign_key="registration.id", index=True)
+    proctor_id: int = Field(foreign_key="app_user.id")
+    kind: str = Field(max_length=16)
+    description: str
+    resolution: str = Field(max_length=16)  # reassigned | minuted
+    reassigned_to: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ResitGrant(SQLModel, table=True):
+    """A free re-sit (e.g. from an upheld appeal): the next registration of this candidate for
+    this scheme is exempt from the scheme's waiting period and yearly limit, once."""
+
+    __tablename__ = "resit_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    scheme_id: int = Field(foreign_key="scheme.id")
+    reason: str
+    source: str = Field(max_length=64)  # e.g. "appeal:12"
+    granted_by: int = Field(foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    used_registration_id: int | None = Field(default=None, foreign_key="registration.id")

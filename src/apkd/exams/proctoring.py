@@ -19,6 +19,7 @@ from apkd.dbtypes import UTCDateTime
 from apkd.errors import Forbidden, NotFound, Unprocessable
 from apkd.exams.access import expire_if_overdue, reload_attempt, session_for_staff
 from apkd.exams.clocks import clock_of, deadline_at, iso, remaining_at, store_clock
+from apkd.exams.conflicts import refuse_if_conflicted
 from apkd.exams.models import Attempt, AttemptRelease, ProctorAction, Registration
 from apkd.exams.saving import GRACE, MAX_ID, close_overdue, numbered, raise_closed
 from apkd.exams.schemas import RosterEntry
@@ -98,6 +99,7 @@ async def admit(
     if reg is None:
         raise NotFound("Pendaftaran tidak ditemukan.", code="registration_not_found")
     await session_for_staff(db, reg.session_id, principal)
+    await refuse_if_conflicted(db, registration_id, principal)
     seat = (seat or "").strip() or None
     if seat is not None and len(seat) > 16:
         raise Unprocessable("Nomor kursi/komputer paling panjang 16 karakter.", code="invalid_seat")
@@ -128,6 +130,7 @@ async def attempt_for_proctor(
     if a is None:
         raise NotFound("Ujian tidak ditemukan.", code="attempt_not_found")
     await session_for_staff(db, a.session_id, principal)
+    await refuse_if_conflicted(db, a.registration_id, principal)
     return await expire_if_overdue(db, a, now, lock=True)
 
 

@@ -136,6 +136,27 @@ class MinutesCounts(Struct):
     absent: int
 
 
+class ConflictCreate(Struct):
+    kind: str  # same_instansi | family | superior | other
+    description: str
+    reassign_to: str | None = None  # another proctor of the session; none: recorded in the minutes
+
+
+class ConflictPublic(Struct):
+    id: int
+    registration_id: int
+    username: str  # the candidate
+    proctor: str  # who declared it
+    kind: str
+    kind_text: str
+    description: str
+    resolution: str  # reassigned | minuted
+    resolution_text: str
+    reassigned_to: str | None
+    created_at: str
+    created_at_text: str
+
+
 class Minutes(Struct):
     session: SessionPublic
     counts: MinutesCounts
@@ -143,6 +164,9 @@ class Minutes(Struct):
     proctor_actions: list[ProctorActionPublic]
     generated_at: str
     generated_at_text: str
+    conflicts: list[ConflictPublic] = []
+    decided_by: str | None = None  # who took the certification decision (publish)
+    decided_at: str | None = None
 
 
 # --- attempts --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ one (admin) or in bulk by NIP (the CLI's CSV)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -16,11 +17,11 @@ from apkd.accounts.models import Role, User
 from apkd.accounts.nip import NipError, validate_nip
 from apkd.accounts.security import Principal
 from apkd.banks.models import Scheme
-from apkd.db import serialize
+from apkd.db import serialize, utcnow
 from apkd.errors import Conflict, NotFound, Unprocessable
 from apkd.exams.access import session_for_staff
 from apkd.exams.clocks import aware, local_iso, local_text
-from apkd.exams.models import ExamSession, Registration, SessionProctor
+from apkd.exams.models import Attempt, ExamSession, Registration, ResitGrant, SessionProctor
 from apkd.exams.schemas import SessionCreate, SessionPublic
 
 
@@ -161,10 +162,80 @@ async def _add_registration(
         ).one()
         if count >= exam.capacity:
             raise Conflict(f"Sesi ini sudah penuh ({exam.capacity} peserta).", code="session_full")
+    grant = await check_resit_rules(db, exam, user)
     reg = Registration(session_id=exam.id or 0, user_id=user.id or 0)
     db.add(reg)
     await db.flush()
+    if grant is not None:
+        grant.used_registration_id = reg.id
+        db.add(grant)
     return reg
+
+
+async def check_resit_rules(db: AsyncSession, exam: ExamSession, user: User) -> ResitGrant | None:
+    """The scheme's re-sit rules: after a sitting (a registration in another session of the
+    scheme that was sat, or is still to come) the candidate waits ``resit_wait_days``, and sits
+    at most ``sittings_per_year`` times in any 365 days. A free re-sit
+    (``ResitGrant``, e.g. from an upheld appeal) is exempt, once: it is returned to be marked
+    used. 409 ``resit_too_soon`` / ``resit_limit_reached`` otherwise."""
+    scheme = await _scheme_of(db, exam)
+    if scheme.resit_wait_days <= 0 and scheme.sittings_per_year <= 0:
+        return None
+    grant = (
+        await db.exec(
+            select(ResitGrant)
+            .where(
+                ResitGrant.user_id == user.id,
+                ResitGrant.scheme_id == scheme.id,
+                col(ResitGrant.used_registration_id).is_(None),
+            )
+            .order_by(col(ResitGrant.id))
+        )
+    ).first()
+    if grant is not None:
+        return grant
+    rows = (
+        await db.exec(
+            select(ExamSession.starts_at, ExamSession.ends_at, Attempt.id)
+            .join(Registration, col(Registration.session_id) == col(ExamSession.id))
+            .outerjoin(Attempt, col(Attempt.registration_id) == col(Registration.id))
+            .where(
+                ExamSession.scheme_id == scheme.id,
+                Registration.user_id == user.id,
+                ExamSession.id != exam.id,
+            )
+        )
+    ).all()
+    start = aware(exam.starts_at, exam.timezone)
+    sittings = [
+        aware(starts, exam.timezone)
+        for starts, ends, attempt_id in rows
+        if attempt_id is not None or aware(ends, exam.timezone) > utcnow()
+    ]
+    tz = exam.timezone
+    if scheme.resit_wait_days > 0:
+        wait = timedelta(days=scheme.resit_wait_days)
+        near = [s for s in sittings if abs(start - s) < wait]
+        if near:
+            last = max(near)
+            raise Conflict(
+                f"'{user.username}' baru dapat mengikuti ujian ulang skema {scheme.code} mulai "
+                f"{local_text(last + wait, tz)}: masa tunggu {scheme.resit_wait_days} hari sejak ujian "
+                f"{local_text(last, tz)}.",
+                code="resit_too_soon",
+                extra={"available_from": local_iso(last + wait, tz)},
+            )
+    if scheme.sittings_per_year > 0:
+        year = timedelta(days=365)
+        # the sittings of the 365 days around this one (a registration for a later session counts)
+        within = [s for s in sittings if abs(start - s) < year]
+        if len(within) >= scheme.sittings_per_year:
+            raise Conflict(
+                f"'{user.username}' sudah {len(within)} kali mengikuti ujian skema {scheme.code} dalam "
+                f"setahun; batasnya {scheme.sittings_per_year} kali per 365 hari.",
+                code="resit_limit_reached",
+            )
+    return None
 
 
 async def register_candidate(

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd.accounts.guards import admin_only, requires
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
+from apkd.accounts.service import username_of
 from apkd.errors import BadRequest
 from apkd.grading import corrections, item_analysis, publishing, results
 from apkd.grading.export import (
@@ -38,6 +39,8 @@ from apkd.grading.schemas import (
 
 admin_or_auditor = requires(Role.ADMIN, Role.AUDITOR)
 admin_or_candidate = requires(Role.ADMIN, Role.CANDIDATE)
+# Staff who may hold the decision permission; the service checks the permission itself.
+decision_staff = requires(Role.ADMIN, Role.PROCTOR)
 
 
 def _wants_csv(request: Request[Any, Any, Any], fmt: str | None) -> bool:
@@ -62,10 +65,13 @@ class SessionGradingController(Controller):
     path = "/api/v1/sessions"
     tags = ["grading"]
 
-    @post("/{session_id:int}/publish", guards=[admin_only], status_code=200)
+    @post("/{session_id:int}/publish", guards=[decision_staff], status_code=200)
     async def publish(self, session_id: int, db: AsyncSession, principal: Principal) -> PublishSummary:
-        """Grade every closed attempt, publish the results and issue credentials (idempotent)."""
-        out = await publishing.publish(db, session_id, actor=principal.username)
+        """The certification decision: grade every closed attempt, publish the results and issue
+        credentials (idempotent). Only a holder of the decision permission who was not a proctor
+        of the session (403 ``decider_involved`` otherwise)."""
+        out = await publishing.publish(db, session_id, decider=principal)
+        decider = await username_of(db, out.decided_by)
         return PublishSummary(
             graded=out.graded,
             passed=out.passed,
@@ -74,6 +80,8 @@ class SessionGradingController(Controller):
             total_passed=out.total_passed,
             still_open=out.still_open,
             published_at=out.published_at.isoformat(),
+            decided_by=decider,
+            decided_at=out.decided_at.isoformat() if out.decided_at else None,
         )
 
     @get("/{session_id:int}/item-analysis", guards=[admin_or_auditor])

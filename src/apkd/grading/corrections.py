@@ -138,15 +138,8 @@ async def correct_key(
         correction_id=kc.id, item_version_id=item_version_id, action=action, regraded=0
     )
     if session_ids:
-        await _regrade(session, conn, item_version_id, session_ids, kc.id, outcome)
-    newly = [c.result_id for c in outcome.newly_passed]
-    lost = [c.result_id for c in outcome.no_longer_passed]
-    if lost:
-        outcome.credentials_revoked = await effects.current().revoke_regraded(
-            session, lost, actor=actor.username
-        )
-    if newly:
-        outcome.credentials_issued = await effects.current().issue(session, newly, actor=actor.username)
+        await _regrade(conn, item_version_id, session_ids, kc.id, outcome)
+    await _follow_up(session, outcome, actor.username)
     await audit.record(
         session,
         "item.key_corrected",
@@ -161,6 +154,51 @@ async def correct_key(
             "changed_attempt_ids": [c.attempt_id for c in outcome.changes],
             "newly_passed_attempt_ids": [c.attempt_id for c in outcome.newly_passed],
             "no_longer_passed_attempt_ids": [c.attempt_id for c in outcome.no_longer_passed],
+            "credentials_issued": outcome.credentials_issued,
+            "credentials_revoked": outcome.credentials_revoked,
+        },
+    )
+    return outcome
+
+
+async def _follow_up(session: AsyncSession, outcome: CorrectionOutcome, actor: str) -> None:
+    """Credentials follow the changed outcomes: issued to the newly passed, revoked from the others."""
+    newly = [c.result_id for c in outcome.newly_passed]
+    lost = [c.result_id for c in outcome.no_longer_passed]
+    if lost:
+        outcome.credentials_revoked = await effects.current().revoke_regraded(session, lost, actor=actor)
+    if newly:
+        outcome.credentials_issued = await effects.current().issue(session, newly, actor=actor)
+
+
+async def regrade_results(
+    session: AsyncSession, result_ids: list[int], *, actor: Principal, reason: str
+) -> CorrectionOutcome:
+    """Grade these results again with the keys in force (e.g. an upheld appeal); changes are
+    recorded (``result_change`` without a correction), audited and acted on (credentials)."""
+    reason = clean_reason(reason, label="Alasan penilaian ulang")
+    conn = await session.connection()
+    session_ids = sorted(
+        set((await conn.execute(select(RESULT.c.session_id).where(RESULT.c.id.in_(result_ids)))).scalars())
+    )
+    for sid in session_ids:  # no publish or correction of these sessions meanwhile
+        await serialize(session, f"publish:{sid}")
+    rows = (await conn.execute(_RESULT_ROWS.where(RESULT.c.id.in_(result_ids)))).all()
+    if not rows or len(rows) != len(set(result_ids)):
+        raise NotFound("Hasil ujian tidak ditemukan.", code="result_not_found")
+    outcome = CorrectionOutcome(correction_id=0, item_version_id=0, action="regrade", regraded=0)
+    await _regrade_rows(conn, list(rows), None, outcome)
+    await _follow_up(session, outcome, actor.username)
+    await audit.record(
+        session,
+        "result.regraded",
+        "result",
+        result_ids[0] if len(result_ids) == 1 else 0,
+        actor=actor.username,
+        details={
+            "result_ids": sorted(result_ids),
+            "reason": reason,
+            "changed_attempt_ids": [c.attempt_id for c in outcome.changes],
             "credentials_issued": outcome.credentials_issued,
             "credentials_revoked": outcome.credentials_revoked,
         },
@@ -183,35 +221,39 @@ class _GradedItemRef(msgspec.Struct, gc=False):
 # Which item versions a stored result used: decoded fast, without building a dict per item.
 _ITEM_REFS = msgspec.json.Decoder(list[_GradedItemRef])
 
+_RESULT_ROWS = select(
+    RESULT.c.id,
+    RESULT.c.attempt_id,
+    RESULT.c.user_id,
+    RESULT.c.score,
+    RESULT.c.outcome,
+    cast(RESULT.c["items"], Text).label("graded_items"),
+    RESULT.c.revision,
+)
+
 _REGRADED_COLUMNS = ("score", "passed", "outcome", "units", "items", "reason", "revision", "graded_at")
 
 
 async def _regrade(
-    session: AsyncSession,
     conn: AsyncConnection,
     item_version_id: int,
     session_ids: list[int],
     correction_id: int,
     outcome: CorrectionOutcome,
 ) -> None:
-    results = (
-        await conn.execute(
-            select(
-                RESULT.c.id,
-                RESULT.c.attempt_id,
-                RESULT.c.user_id,
-                RESULT.c.score,
-                RESULT.c.outcome,
-                cast(RESULT.c["items"], Text).label("graded_items"),
-                RESULT.c.revision,
-            ).where(RESULT.c.session_id.in_(session_ids))
-        )
-    ).all()
+    results = (await conn.execute(_RESULT_ROWS.where(RESULT.c.session_id.in_(session_ids)))).all()
     affected = [
         r
         for r in results
         if any(i.item_version_id == item_version_id for i in _ITEM_REFS.decode(r.graded_items))
     ]
+    await _regrade_rows(conn, affected, correction_id, outcome)
+
+
+async def _regrade_rows(
+    conn: AsyncConnection, affected: list[Any], correction_id: int | None, outcome: CorrectionOutcome
+) -> None:
+    """Grade these result rows again with the keys in force; store, record and sort the changes."""
     outcome.regraded = len(affected)
     if not affected:
         return

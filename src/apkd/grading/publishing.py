@@ -5,6 +5,11 @@ Results are written with one multi-row INSERT (a binary COPY on PostgreSQL). Pub
 serializes on ``publish:{session id}`` (a transaction advisory lock on PostgreSQL; SQLite
 holds its single write lock from the first statement), and ``result.attempt_id`` is unique,
 so two publishes at once grade each attempt once.
+
+Publishing is the certification decision (ISO/IEC 17024): it is taken by a user holding the
+decision permission who did not take part in examining the session (not its proctor, nor an
+admin who acted as one); the session records who decided first and when, and every publish is
+audited under its decider.
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import audit
+from apkd.accounts.security import Principal
+from apkd.accounts.service import holds_decision_permission
 from apkd.db import serialize, utcnow
+from apkd.errors import Forbidden
+from apkd.exams.access import involvement
 from apkd.exams.saving import close_overdue
 from apkd.exams.states import CLOSED_STATUSES, OPEN_STATUSES
 from apkd.grading import effects
@@ -76,15 +85,37 @@ class PublishOutcome:
     total_passed: int
     still_open: int
     published_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+
+
+async def check_decider(session: AsyncSession, exam_session_id: int, decider: Principal) -> None:
+    """Refuse (403) a decider without the decision permission or involved in the session."""
+    if not await holds_decision_permission(session, decider.user_id):
+        raise Forbidden("Anda tidak memiliki wewenang keputusan sertifikasi.", code="no_decision_permission")
+    how = await involvement(session, exam_session_id, decider.user_id)
+    if how is not None:
+        raise Forbidden(
+            f"Keputusan sertifikasi harus diambil oleh orang yang tidak menguji peserta: Anda {how}.",
+            code="decider_involved",
+        )
 
 
 async def publish(
-    session: AsyncSession, exam_session_id: int, *, actor: str | None, now: datetime | None = None
+    session: AsyncSession,
+    exam_session_id: int,
+    *,
+    decider: Principal,
+    now: datetime | None = None,
 ) -> PublishOutcome:
-    """Grade every closed attempt of the session that has no result yet, open the results to
-    the candidates, and have a credential issued to each who passed. Idempotent."""
+    """Take the certification decision for the session: grade every closed attempt that has
+    no result yet, open the results to the candidates, and have a credential issued to each
+    who passed. Idempotent. ``decider`` must hold the decision permission and not have been
+    involved in the session (403 otherwise)."""
     now = now or utcnow()
+    actor = decider.username
     es = await exam_session_or_404(session, exam_session_id)
+    await check_decider(session, exam_session_id, decider)
     # Close overdue attempts first: close_overdue commits what it closed at once (it appends to
     # the audit chain, whose lock should not be held while grading).
     await close_overdue(session, now, session_id=exam_session_id)
@@ -149,6 +180,7 @@ async def publish(
     first = es.results_published_at is None
     if first:
         es.results_published_at = now
+        es.decided_by, es.decided_at = decider.user_id, now
         session.add(es)
     if first or attempts or issued:
         await audit.record(
@@ -163,6 +195,7 @@ async def publish(
                 "credentials_issued": issued,
                 "total_graded": total_graded,
                 "still_open": still_open,
+                "decided_by": actor,
             },
         )
     published_at = es.results_published_at or now
@@ -174,4 +207,6 @@ async def publish(
         total_passed=len(passing),
         still_open=int(still_open),
         published_at=published_at,
+        decided_by=es.decided_by,
+        decided_at=es.decided_at,
     )

@@ -17,6 +17,8 @@ class PublishSummary(Struct):
     total_passed: int
     still_open: int  # attempts still in progress or paused (graded by a later publish)
     published_at: str
+    decided_by: str | None = None  # who took the certification decision (first publish)
+    decided_at: str | None = None
 
 
 class UnitResult(Struct):
