@@ -1,7 +1,7 @@
 """appeals, complaints, decisions, conflicts, re-sits
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import apkd.dbtypes
 
 revision: str = "0011"
-down_revision: str | None = "0006"  # re-chained onto main (0005 -> 0007 -> 0008 -> 0006)
+down_revision: str | None = "0009"  # re-chained onto main (0005 -> 0007 -> 0008 -> 0006)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
