@@ -15,7 +15,7 @@ from alembic import op
 import apkd.dbtypes
 
 revision: str = "0011"
-down_revision: str | None = "0009"  # re-chained onto main (0005 -> 0007 -> 0008 -> 0006)
+down_revision: str | None = "0009"  # chain: 0005 -> 0007 -> 0008 -> 0006 -> 0009 -> 0011
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
