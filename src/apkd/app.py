@@ -36,6 +36,7 @@ from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
 from apkd.registry import controllers as registry_controllers
 from apkd.registry.ratelimit import public_rate_limit
+from apkd.talent import controllers as talent_controllers
 from apkd.translog import controllers as translog_controllers
 from apkd.web import controllers as web_controllers
 from apkd.wiring import wire
@@ -48,6 +49,7 @@ DOMAINS = (
     appeals_controllers,
     translog_controllers,
     registry_controllers,
+    talent_controllers,
     web_controllers,
 )
 

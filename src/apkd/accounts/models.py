@@ -16,6 +16,8 @@ class Role(StrEnum):
     PROCTOR = "proctor"
     CANDIDATE = "candidate"
     AUDITOR = "auditor"
+    # Reads the coverage view and exports of one regional government (its region_code).
+    VIEWER = "viewer"
 
 
 ROLES: tuple[Role, ...] = tuple(Role)

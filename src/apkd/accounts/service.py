@@ -45,6 +45,11 @@ def validate_new_user(data: UserCreate) -> UserCreate:
         raise Unprocessable(
             "Kode wilayah harus 4 digit angka (kode kabupaten/kota).", code="invalid_region_code"
         )
+    if data.role == Role.VIEWER and region is None:
+        raise Unprocessable(
+            "Akun peninjau (viewer) wajib diberi kode wilayah kabupaten/kota yang boleh dilihatnya.",
+            code="invalid_region_code",
+        )
     return UserCreate(
         username=username,
         password=data.password,

@@ -18,7 +18,18 @@ from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.db import pool_gate
 from apkd.errors import BadRequest
-from apkd.exams import access, attempts, clocks, conflicts, minutes, minutes_doc, proctoring, saving, sessions
+from apkd.exams import (
+    access,
+    attempts,
+    candidate_import,
+    clocks,
+    conflicts,
+    minutes,
+    minutes_doc,
+    proctoring,
+    saving,
+    sessions,
+)
 from apkd.exams import briefing as briefing_service
 from apkd.exams.briefing import Briefing
 from apkd.exams.minutes_doc import MinutesDocument
@@ -27,6 +38,10 @@ from apkd.exams.schemas import (
     AdmitRequest,
     AttemptStatus,
     AttemptView,
+    CandidateImportError,
+    CandidateImportReport,
+    CandidateImportRequest,
+    CandidateImportRow,
     ConflictCreate,
     ConflictPublic,
     ExtendRequest,
@@ -91,6 +106,37 @@ class SessionController(Controller):
         reg, user = await sessions.register_candidate(db, session_id, data.username, principal=principal)
         return RegistrationPublic(
             id=reg.id or 0, session_id=session_id, username=user.username, status=reg.status
+        )
+
+    @post("/{session_id:int}/candidates/import", guards=[admin_only], status_code=200)
+    async def import_candidates(
+        self, session_id: int, data: CandidateImportRequest, db: AsyncSession, principal: Principal
+    ) -> CandidateImportReport:
+        """Candidates from a CSV (nip, nama, instansi, jabatan, email?): a preview naming every bad
+        row (``apply: false``), or accounts made and good rows registered (``apply: true``)."""
+        report = await candidate_import.import_candidates(
+            db, session_id, data.csv, apply=data.apply, actor=principal.username
+        )
+        return CandidateImportReport(
+            session_id=session_id,
+            applied=data.apply,
+            rows=[
+                CandidateImportRow(
+                    line=r.line,
+                    nip=r.nip,
+                    full_name=r.full_name,
+                    instansi=r.instansi,
+                    jabatan=r.jabatan,
+                    username=r.username,
+                    action=r.action,
+                    initial_password=report.passwords.get(r.username),
+                )
+                for r in report.rows
+            ],
+            errors=[CandidateImportError(line=line, message=msg) for line, msg in report.errors],
+            created=report.created,
+            registered=report.registered,
+            skipped=report.skipped,
         )
 
     @get("/{session_id:int}/roster", guards=[staff])

@@ -267,3 +267,36 @@ __all__ = [
     "SessionPublic",
     "SubmitResult",
 ]
+
+
+class CandidateImportRequest(Struct):
+    """A candidates CSV (see apkd.exams.candidate_import); ``apply`` false = preview only."""
+
+    csv: Annotated[str, Meta(max_length=1_000_000)]
+    apply: bool = False
+
+
+class CandidateImportRow(Struct):
+    line: int
+    nip: str
+    full_name: str
+    instansi: str
+    jabatan: str
+    username: str
+    action: str  # create | register | already_registered
+    initial_password: str | None = None  # only once, when the account was just made
+
+
+class CandidateImportError(Struct):
+    line: int
+    message: str
+
+
+class CandidateImportReport(Struct):
+    session_id: int
+    applied: bool
+    rows: list[CandidateImportRow]
+    errors: list[CandidateImportError]
+    created: int
+    registered: int
+    skipped: int
