@@ -73,3 +73,45 @@ async def test_import_refuses_bad_files_and_non_admins(world) -> None:
     assert r.status_code == 403
     r = await c.post("/api/v1/sessions/999999/candidates/import", json={"csv": "x"}, headers=world.admin)
     assert r.status_code == 404
+
+
+async def test_login_slips_set_passwords_for_who_never_logged_in(world) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    c, admin, sid = world.client, world.admin, world.session_id
+    text = "nip,nama,instansi,jabatan\r\n" + "".join(
+        f"{nip(i)},Pegawai {i},BPKAD Kabupaten Alor,Bendahara\r\n" for i in (1, 2)
+    )
+    r = await c.post(
+        f"/api/v1/sessions/{sid}/candidates/import", json={"csv": text, "apply": True}, headers=admin
+    )
+    assert r.json()["registered"] == 2
+    await world.register(world.candidates[0])  # peserta1 has logged in already (fixture)
+
+    r = await c.post(f"/api/v1/sessions/{sid}/login-slips", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf" and r.headers["x-slip-count"] == "2"
+    page_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    assert nip(1) in page_text and "Pegawai 2" in page_text and "peserta1" not in page_text
+    password = page_text.split("Kata sandi: ")[1].split()[0]
+    ok = await c.post("/api/v1/auth/login", json={"username": nip(1), "password": password})
+    assert ok.status_code == 200  # cards in name order: the first is Pegawai 1's
+
+    # peserta1 keeps its own password unless asked for
+    assert (
+        await c.post("/api/v1/auth/login", json={"username": "peserta1", "password": "rahasia-123"})
+    ).status_code == 200
+    r = await c.post(
+        f"/api/v1/sessions/{sid}/login-slips",
+        json={"usernames": ["peserta1"], "include_logged_in": True},
+        headers=admin,
+    )
+    assert r.headers["x-slip-count"] == "1"
+    assert (
+        await c.post("/api/v1/auth/login", json={"username": "peserta1", "password": "rahasia-123"})
+    ).status_code == 401
+    r = await c.post(f"/api/v1/sessions/{sid}/login-slips", json={"usernames": ["peserta3"]}, headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "not_registered"
+    assert (await c.post(f"/api/v1/sessions/{sid}/login-slips", headers=world.proctor)).status_code == 403

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd.accounts.guards import requires
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
+from apkd.config import Settings
 from apkd.db import pool_gate
 from apkd.errors import BadRequest
 from apkd.exams import (
@@ -24,6 +25,7 @@ from apkd.exams import (
     candidate_import,
     clocks,
     conflicts,
+    login_slips,
     minutes,
     minutes_doc,
     proctoring,
@@ -47,6 +49,7 @@ from apkd.exams.schemas import (
     ExtendRequest,
     IncidentCreate,
     IncidentPublic,
+    LoginSlipsRequest,
     Minutes,
     ReasonRequest,
     RegistrationCreate,
@@ -138,6 +141,25 @@ class SessionController(Controller):
             registered=report.registered,
             skipped=report.skipped,
         )
+
+    @post("/{session_id:int}/login-slips", guards=[admin_only], status_code=200, media_type="application/pdf")
+    async def login_slips(
+        self,
+        session_id: int,
+        db: AsyncSession,
+        principal: Principal,
+        settings: Settings,
+        data: LoginSlipsRequest | None = None,
+    ) -> Response[bytes]:
+        """A PDF of login cards with fresh initial passwords (sets them: see apkd.exams.login_slips)."""
+        req = data or LoginSlipsRequest()
+        exam, slips = await login_slips.make_slips(
+            db, session_id, usernames=req.usernames, include_logged_in=req.include_logged_in, actor=principal
+        )
+        body = login_slips.slips_pdf(exam, slips, settings.base_url.rstrip("/") + "/ujian")
+        response = _download(body, "application/pdf", f"kartu-login-sesi-{session_id}.pdf")
+        response.headers["X-Slip-Count"] = str(len(slips))
+        return response
 
     @get("/{session_id:int}/roster", guards=[staff])
     async def roster(self, session_id: int, db: AsyncSession, principal: Principal) -> list[RosterEntry]:

@@ -300,3 +300,11 @@ class CandidateImportReport(Struct):
     created: int
     registered: int
     skipped: int
+
+
+class LoginSlipsRequest(Struct):
+    """Which candidates of the session get a slip (and so a new password): the listed ones,
+    or all; those who have already logged in only with ``include_logged_in``."""
+
+    usernames: Annotated[list[Username], Meta(max_length=5000)] | None = None
+    include_logged_in: bool = False
