@@ -145,3 +145,28 @@ async def test_viewer_needs_a_region(client, world) -> None:
     )
     assert r.status_code == 422
     assert r.json()["code"] == "invalid_region_code"
+
+
+async def test_session_certificates_zip(client, world) -> None:
+    import zipfile
+
+    admin = world["admin1"]
+    listing = (await client.get("/api/v1/exports/credentials?per_page=10", headers=admin)).json()["items"]
+    revoked = listing[0]["number"]
+    await client.post(f"/api/v1/credentials/{revoked}/revoke", json={"reason": "salah cetak"}, headers=admin)
+    creds = (await client.get("/api/v1/credentials", headers=admin)).json()
+    detail = await client.get(f"/api/v1/credentials/{creds[0]['number']}", headers=admin)
+    attempt = await client.get(f"/api/v1/attempts/{detail.json()['attempt_id']}", headers=admin)
+    session_id = attempt.json()["session_id"]
+
+    r = await client.get(f"/api/v1/sessions/{session_id}/certificates.zip", headers=admin)
+    assert r.status_code == 200, r.text
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    pdfs = sorted(n for n in archive.namelist() if n.endswith(".pdf"))
+    assert len(pdfs) == 2 and f"sertifikat-{revoked}.pdf" not in pdfs
+    assert all(archive.read(n).startswith(b"%PDF") for n in pdfs)
+    assert "revoked" in archive.read("daftar.csv").decode("utf-8-sig")
+    assert (
+        await client.get(f"/api/v1/sessions/{session_id}/certificates.zip", headers=world["auditor1"])
+    ).status_code == 403
+    assert (await client.get("/api/v1/sessions/999999/certificates.zip", headers=admin)).status_code == 404

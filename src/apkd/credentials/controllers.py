@@ -7,6 +7,7 @@ settings through apkd.wiring.wire, called by create_app.)
 from __future__ import annotations
 
 import hashlib
+import io
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -245,13 +246,7 @@ class CredentialController(Controller):
             return _file(
                 request, b"", "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
             )
-        key = ("pdf", cred.number, etag)
-        content = _pdfs.get(key)
-        if content is None:
-            from apkd.credentials.pdf import render_certificate
-
-            content = await anyio.to_thread.run_sync(render_certificate, data)
-            _pdfs.put(key, content)
+        content = await _certificate_pdf(db, cred, settings)
         return _file(
             request, content, "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
         )
@@ -385,6 +380,55 @@ async def status_list(
     )
 
 
+async def _certificate_pdf(db: AsyncSession, cred: Credential, settings: Settings) -> bytes:
+    """A certificate's PDF, from the cache when its data has not changed."""
+    from apkd.credentials.pdf import render_certificate
+
+    data = await service.certificate_data(db, cred, settings)
+    key = ("pdf", cred.number, etag_for("pdf", repr(data)))
+    content = _pdfs.get(key)
+    if content is None:
+        content = await anyio.to_thread.run_sync(render_certificate, data)
+        _pdfs.put(key, content)
+    return content
+
+
+@get(
+    "/api/v1/sessions/{session_id:int}/certificates.zip",
+    guards=[admin_only],
+    tags=["credentials"],
+    media_type="application/zip",
+)
+async def session_certificates(session_id: int, db: AsyncSession, settings: Settings) -> Response[bytes]:
+    """Every certificate of a session's credentials, one PDF each, in one ZIP (admin); revoked
+    ones are left out, and the listing ``daftar.csv`` names each file with its status."""
+    import zipfile
+
+    from apkd.spreadsheet import csv_bytes
+
+    creds = await service.list_credentials(db, session_id=session_id)
+    if not creds:
+        raise NotFound("Sesi ini belum memiliki sertifikat terbit.", code="no_certificates")
+    out = io.BytesIO()
+    listing: list[tuple[str, str, str, str]] = []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for cred in creds:
+            status = service.effective_status(cred)
+            name = f"sertifikat-{cred.number}.pdf" if status != "revoked" else ""
+            if name:
+                archive.writestr(name, await _certificate_pdf(db, cred, settings))
+            listing.append((cred.number, cred.holder_name, status, name))
+        archive.writestr("daftar.csv", csv_bytes(("nomor", "nama", "status", "berkas"), listing))
+    return Response(
+        out.getvalue(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="sertifikat-sesi-{session_id}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 ROUTES: list[Any] = [
     CredentialController,
     my_credentials,
@@ -394,4 +438,5 @@ ROUTES: list[Any] = [
     issuer_controller,
     issuer_key,
     status_list,
+    session_certificates,
 ]
