@@ -170,3 +170,25 @@ async def test_session_certificates_zip(client, world) -> None:
         await client.get(f"/api/v1/sessions/{session_id}/certificates.zip", headers=world["auditor1"])
     ).status_code == 403
     assert (await client.get("/api/v1/sessions/999999/certificates.zip", headers=admin)).status_code == 404
+
+
+async def test_officer_search_by_nip_or_name_with_history(client, world) -> None:
+    admin = world["admin1"]
+    r = await client.get("/api/v1/officers?q=laukoli", headers=admin)
+    assert r.status_code == 200, r.text
+    (daniel,) = r.json()
+    assert daniel["full_name"] == "Daniel Laukoli" and daniel["credentials"] == []
+    (sat,) = daniel["attempts"]
+    assert (sat["score"], sat["outcome"], sat["published"]) == (40.0, "belum_kompeten", True)
+
+    r = await client.get("/api/v1/officers?q=Mau", headers=admin)
+    (yohanes,) = [o for o in r.json() if o["full_name"] == "Yohanes Mau"]
+    assert yohanes["credentials"][0]["status"] == "valid"
+    by_nip = await client.get(f"/api/v1/officers?q={yohanes['nip'][:12]}", headers=admin)
+    assert "Yohanes Mau" in [o["full_name"] for o in by_nip.json()]
+
+    # the Kupang viewer finds no Alor officer
+    r = await client.get("/api/v1/officers?q=Mau", headers=world["viewer-kupang"])
+    assert r.status_code == 200 and r.json() == []
+    r = await client.get("/api/v1/officers?q=ab", headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "query_too_short"

@@ -14,7 +14,7 @@ from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.spreadsheet import CSV_MEDIA_TYPE, Text, csv_bytes
 from apkd.talent import service
-from apkd.talent.schemas import CoverageReport, ValidCredentialPage
+from apkd.talent.schemas import CoverageReport, Officer, ValidCredentialPage
 
 readers = requires(Role.ADMIN, Role.AUDITOR, Role.VIEWER)
 
@@ -78,6 +78,16 @@ class TalentController(Controller):
         return await service.coverage(
             db, scope, level=level, province=province, regency=regency, scheme=scheme, horizon_months=months
         )
+
+    @get("/officers")
+    async def officers(
+        self,
+        db: AsyncSession,
+        principal: Principal,
+        q: Annotated[str, Parameter(min_length=1, max_length=100)],
+    ) -> list[Officer]:
+        """Officers by NIP (its first digits) or name, with attempts, results and credentials."""
+        return await service.search_officers(db, await service.scope_of(db, principal), q)
 
     @get("/exports/credentials")
     async def valid_credentials(

@@ -45,3 +45,34 @@ class ValidCredentialPage(Struct):
     per_page: int
     total: int
     next_page: int | None
+
+
+class OfficerAttempt(Struct):
+    attempt_id: int
+    session_id: int
+    session_title: str
+    scheme_code: str
+    status: str
+    started_at: str
+    score: float | None  # once graded
+    outcome: str | None
+    published: bool
+
+
+class OfficerCredential(Struct):
+    number: str
+    scheme_code: str
+    status: str  # valid | revoked | suspended | expired
+    valid_until: str
+
+
+class Officer(Struct):
+    id: int
+    username: str
+    full_name: str
+    nip: str | None
+    instansi: str | None
+    jabatan: str | None
+    region_code: str | None
+    attempts: list[OfficerAttempt]
+    credentials: list[OfficerCredential]

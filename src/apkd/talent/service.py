@@ -16,11 +16,20 @@ from apkd.accounts.models import Role, User
 from apkd.accounts.security import Principal
 from apkd.banks.models import Scheme
 from apkd.credentials.models import Credential, CredentialStatus
+from apkd.credentials.service import effective_status
 from apkd.db import utcnow
 from apkd.errors import Forbidden, Unprocessable
-from apkd.exams.models import ExamSession
+from apkd.exams.models import Attempt, ExamSession
 from apkd.grading.models import Result
-from apkd.talent.schemas import CoverageReport, CoverageRow, ValidCredentialPage, ValidCredentialRow
+from apkd.talent.schemas import (
+    CoverageReport,
+    CoverageRow,
+    Officer,
+    OfficerAttempt,
+    OfficerCredential,
+    ValidCredentialPage,
+    ValidCredentialRow,
+)
 
 LEVELS = ("province", "regency", "instansi")
 NO_INSTANSI = "(tanpa instansi)"
@@ -248,3 +257,78 @@ async def valid_credentials(
         total=total,
         next_page=page + 1 if page * per_page < total else None,
     )
+
+
+MAX_OFFICERS = 50
+
+
+async def search_officers(db: AsyncSession, scope: Scope, query: str) -> list[Officer]:
+    """Candidates whose NIP starts with ``query`` (digits) or whose name contains it, each with
+    their attempts (and results) and credentials; at most MAX_OFFICERS, in the login's scope."""
+    text = query.strip()
+    if len(text) < 3:
+        raise Unprocessable("Ketik paling sedikit 3 karakter NIP atau nama.", code="query_too_short")
+    match = (
+        col(User.nip).startswith(text)
+        if text.isdigit()
+        else func.lower(col(User.full_name)).contains(text.lower(), autoescape=True)
+    )
+    q = select(User).where(User.role == Role.CANDIDATE, match)
+    if scope.region is not None:
+        q = q.where(User.region_code == scope.region)
+    users = list((await db.exec(q.order_by(col(User.full_name), col(User.id)).limit(MAX_OFFICERS))).all())
+    ids = [u.id for u in users if u.id is not None]
+    if not ids:
+        return []
+    attempts: dict[int, list[OfficerAttempt]] = defaultdict(list)
+    rows = await db.execute(
+        sa_select(
+            Attempt, col(ExamSession.title), col(Scheme.code), col(ExamSession.results_published_at), Result
+        )
+        .join(ExamSession, col(ExamSession.id) == col(Attempt.session_id))
+        .join(Scheme, col(Scheme.id) == col(ExamSession.scheme_id))
+        .join(Result, col(Result.attempt_id) == col(Attempt.id), isouter=True)
+        .where(col(Attempt.user_id).in_(ids))
+        .order_by(col(Attempt.started_at))
+    )
+    for attempt, title, code, published_at, result in rows.all():
+        attempts[attempt.user_id].append(
+            OfficerAttempt(
+                attempt_id=attempt.id or 0,
+                session_id=attempt.session_id,
+                session_title=title,
+                scheme_code=code,
+                status=attempt.status,
+                started_at=attempt.started_at.isoformat(),
+                score=result.score if result is not None else None,
+                outcome=result.outcome if result is not None else None,
+                published=published_at is not None,
+            )
+        )
+    creds: dict[int, list[OfficerCredential]] = defaultdict(list)
+    found = await db.exec(
+        select(Credential).where(col(Credential.user_id).in_(ids)).order_by(col(Credential.issued_at))
+    )
+    for cred in found.all():
+        creds[cred.user_id].append(
+            OfficerCredential(
+                number=cred.number,
+                scheme_code=cred.scheme_code,
+                status=effective_status(cred),
+                valid_until=cred.valid_until.isoformat(),
+            )
+        )
+    return [
+        Officer(
+            id=u.id or 0,
+            username=u.username,
+            full_name=u.full_name,
+            nip=u.nip,
+            instansi=u.instansi,
+            jabatan=u.jabatan,
+            region_code=u.region_code,
+            attempts=attempts.get(u.id or 0, []),
+            credentials=creds.get(u.id or 0, []),
+        )
+        for u in users
+    ]
