@@ -50,6 +50,12 @@ async def proctor_page() -> Response[str]:
     return _page("pengawas.html")
 
 
+@get("/admin", opt={"public": True}, include_in_schema=False, name="page-admin")
+async def admin_page() -> Response[str]:
+    """The certification body's console (HTML shell; the data comes from the API)."""
+    return _page("admin.html")
+
+
 ROUTES: list[Any] = [
     create_static_files_router(
         path="/static",
@@ -61,4 +67,5 @@ ROUTES: list[Any] = [
     ),
     candidate_page,
     proctor_page,
+    admin_page,
 ]

@@ -164,11 +164,16 @@ export class Client {
 
   // A file behind the login (certificate, berita acara PDF): fetched with the Bearer token, then
   // handed to the browser as a download (the token never goes into a URL).
-  async download(path, filename) {
+  // A POST that answers with a file (login slips) passes {method: 'POST', body}.
+  async download(path, filename, {method = 'GET', body} = {}) {
     let response;
+    const headers = this.loggedIn ? {Authorization: `Bearer ${this.login.access_token}`} : {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     try {
       response = await fetch(path, {
-        headers: this.loggedIn ? {Authorization: `Bearer ${this.login.access_token}`} : {},
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
         credentials: 'omit',
         cache: 'no-store',
       });
