@@ -61,7 +61,7 @@ CATALOG: dict[str, tuple[int, str]] = {
         422,
         "Nama pengguna 3-64 karakter: huruf kecil, angka, titik, garis bawah, tanda hubung.",
     ),
-    "invalid_role": (422, "Peran harus admin, proctor, candidate atau auditor."),
+    "invalid_role": (422, "Peran harus admin, proctor, candidate, auditor atau viewer."),
     "weak_password": (422, "Kata sandi terlalu pendek atau terlalu panjang."),
     "invalid_full_name": (422, "Nama lengkap wajib diisi."),
     "invalid_nip": (
@@ -244,6 +244,21 @@ CATALOG: dict[str, tuple[int, str]] = {
     "unknown_credential": (422, "Sertifikat dengan nomor ini tidak ditemukan. Periksa nomornya."),
     "complaint_not_found": (404, "Pengaduan dengan nomor ini tidak ditemukan. Periksa nomor pengaduan Anda."),
     "complaint_decided": (409, "Pengaduan ini sudah diputuskan."),
+    # issue 14: the console (banks upload, candidates import, coverage and exports)
+    "bank_invalid": (422, "Berkas bank soal tidak lolos pemeriksaan; kesalahan disebut per baris (errors)."),
+    "bank_has_drafts": (422, "Di produksi, skema dengan soal yang belum ditelaah tidak diimpor."),
+    "csv_empty": (422, "Berkas CSV kosong; baris pertama harus judul kolom."),
+    "csv_missing_columns": (422, "Berkas CSV harus berkolom nip, nama, instansi, jabatan (email boleh)."),
+    "csv_too_many_rows": (422, "Terlalu banyak baris dalam satu impor; bagi berkasnya."),
+    "invalid_horizon": (422, "Rentang bulan harus 1 sampai 60."),
+    "invalid_level": (422, "Tingkat cakupan harus province, regency atau instansi."),
+    "invalid_page": (422, "Nomor halaman atau jumlah per halaman di luar batas."),
+    "invalid_scheme_code": (422, "Kode skema tidak sah."),
+    "no_certificates": (404, "Sesi ini belum memiliki sertifikat terbit."),
+    "outside_scope": (403, "Akun peninjau hanya boleh melihat pegawai pemerintah daerahnya sendiri."),
+    "not_in_session": (422, "Nama pengguna yang disebut tidak terdaftar pada sesi ini."),
+    "query_too_short": (422, "Ketik paling sedikit 3 karakter NIP atau nama."),
+    "viewer_without_region": (403, "Akun peninjau ini belum diberi kode wilayah; minta admin mengaturnya."),
 }
 
 _CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")

@@ -113,5 +113,5 @@ async def test_login_slips_set_passwords_for_who_never_logged_in(world) -> None:
         await c.post("/api/v1/auth/login", json={"username": "peserta1", "password": "rahasia-123"})
     ).status_code == 401
     r = await c.post(f"/api/v1/sessions/{sid}/login-slips", json={"usernames": ["peserta3"]}, headers=admin)
-    assert r.status_code == 422 and r.json()["code"] == "not_registered"
+    assert r.status_code == 422 and r.json()["code"] == "not_in_session"
     assert (await c.post(f"/api/v1/sessions/{sid}/login-slips", headers=world.proctor)).status_code == 403

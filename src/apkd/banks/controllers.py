@@ -1,10 +1,67 @@
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from apkd.accounts.guards import requires
+from apkd.accounts.models import Role
+from apkd.accounts.security import Principal
 from apkd.banks import service
-from apkd.banks.schemas import SchemePublic, UnitPublic
+from apkd.banks.bankfile import BankFile, parse_bank
+from apkd.banks.schemas import BankCheck, BankLineError, BankUnitCount, BankUpload, SchemePublic, UnitPublic
+from apkd.config import Settings
+from apkd.errors import Unprocessable
+
+
+def _checked(data: BankUpload) -> tuple[BankFile | None, BankCheck]:
+    """Parse and check an uploaded bank file the way `apkd bank check` does (errors by line)."""
+    bank, errors = parse_bank(data.text, data.filename)
+    report = BankCheck(
+        ok=bank is not None and not errors,
+        filename=data.filename,
+        errors=[BankLineError(line=e.line, message=e.message) for e in sorted(errors, key=lambda e: e.line)],
+    )
+    if bank is not None:
+        report.scheme_code = bank.scheme.code
+        report.version = bank.scheme.version
+        report.items = len(bank.items)
+        report.drafts = sum(1 for i in bank.items if i.review != "reviewed")
+        report.units = [
+            BankUnitCount(code=u.code, items=len(bank.items_of_unit(u.code)), items_per_form=u.items_per_form)
+            for u in bank.scheme.units
+        ]
+    return (bank if report.ok else None), report
+
+
+class BankController(Controller):
+    """Bank files uploaded from the console: checked (nothing written), or checked and imported."""
+
+    path = "/api/v1/banks"
+    tags = ["banks"]
+
+    @post("/check", guards=[requires(Role.ADMIN, Role.AUDITOR)], status_code=200)
+    async def check(self, data: BankUpload) -> BankCheck:
+        """The file's errors with their lines, or its scheme, version and item counts per unit."""
+        return _checked(data)[1]
+
+    @post("/import", guards=[requires(Role.ADMIN)], status_code=200)
+    async def import_file(
+        self, data: BankUpload, db: AsyncSession, principal: Principal, settings: Settings
+    ) -> BankCheck:
+        """Check, then import (idempotent; a changed item becomes a new version). A file with
+        errors is refused (422 ``bank_invalid``, its errors by line) and nothing is written."""
+        bank, report = _checked(data)
+        if bank is None:
+            raise Unprocessable(
+                f"Berkas {data.filename} tidak lolos pemeriksaan; tidak ada yang diimpor.",
+                code="bank_invalid",
+                extra={"errors": [{"line": e.line, "message": e.message} for e in report.errors]},
+            )
+        out = await service.import_banks(
+            db, [bank], actor=principal.username, allow_drafts=not settings.is_production
+        )
+        report.imported = "; ".join(str(s) for s in out.schemes)
+        return report
 
 
 class SchemeController(Controller):
@@ -37,4 +94,4 @@ class SchemeController(Controller):
         ]
 
 
-ROUTES = [SchemeController]
+ROUTES = [SchemeController, BankController]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from msgspec import Struct
+from typing import Annotated
+
+from msgspec import Meta, Struct
 
 
 class UnitPublic(Struct):
@@ -22,3 +24,35 @@ class SchemePublic(Struct):
     appeal_days: int = 14  # days to appeal a published result
     resit_wait_days: int = 0  # days between sittings (0: none)
     sittings_per_year: int = 0  # sittings per 365 days (0: no limit)
+
+
+class BankUpload(Struct):
+    """A bank file's YAML text as uploaded from the console."""
+
+    filename: Annotated[str, Meta(min_length=1, max_length=200)]
+    text: Annotated[str, Meta(max_length=5_000_000)]
+
+
+class BankLineError(Struct):
+    line: int
+    message: str
+
+
+class BankUnitCount(Struct):
+    code: str
+    items: int
+    items_per_form: int
+
+
+class BankCheck(Struct):
+    """What `apkd bank check` says of an uploaded file; ``imported`` once it was imported."""
+
+    ok: bool
+    filename: str
+    errors: list[BankLineError]
+    scheme_code: str | None = None
+    version: str | None = None
+    items: int = 0
+    drafts: int = 0
+    units: list[BankUnitCount] = []
+    imported: str | None = None  # the import's summary line

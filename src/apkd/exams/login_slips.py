@@ -55,7 +55,7 @@ async def make_slips(
         unknown = sorted(set(usernames) - {u.username for u in users})
         if unknown:
             raise Unprocessable(
-                "Tidak terdaftar pada sesi ini: " + ", ".join(unknown[:10]), code="not_registered"
+                "Tidak terdaftar pada sesi ini: " + ", ".join(unknown[:10]), code="not_in_session"
             )
     if not include_logged_in and users:
         seen = set(
