@@ -9,6 +9,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,18 @@ pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("websockets") is None, reason="websockets is not installed"),
 ]
 PASSWORD = "rahasia-123"
+
+
+BANK = Path(__file__).parents[2] / "exam_banks" / "bpg.yaml"
+
+
+def put_file(page: Any, input_id: str, name: str, content: str) -> None:
+    """Choose a file in a file input, as a user would (DataTransfer into input.files)."""
+    page.js(
+        f"(() => {{ const dt = new DataTransfer(); dt.items.add(new File([{json.dumps(content)}], {json.dumps(name)}));"
+        f" const input = document.getElementById({json.dumps(input_id)}); input.files = dt.files;"
+        " input.dispatchEvent(new Event('change')); })()"
+    )
 
 
 def rows(page: Any) -> list[str]:
@@ -72,6 +85,27 @@ def drive(base: str, review: Review, revoke_number: str) -> list[str]:
         p.wait("document.querySelectorAll('#cov-crumbs li').length === 2")
         p.wait("document.querySelectorAll('#cov-body tr').length === 2")
         review(p, "admin-cakupan")
+
+        # a bank file: the broken one refused with its line named, the good one imported
+        good = BANK.read_text(encoding="utf-8")
+        lines = good.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.strip().startswith("answer:"))
+        broken = "\n".join([*lines[:at], "    answer: zz", *lines[at + 1 :]]) + "\n"
+        p.click(".tab[data-tab=banks]")
+        put_file(p, "bank-file", "bpg.yaml", broken)
+        p.submit("bank-form")
+        p.wait("document.querySelectorAll('#bank-errors li').length > 0")
+        assert p.js("document.querySelector('#bank-errors li').textContent").startswith(
+            f"bpg.yaml:{at + 1}: "
+        )
+        assert p.js("document.getElementById('bank-import').disabled") is True
+        review(p, "admin-bank-ditolak")
+        put_file(p, "bank-file", "bpg.yaml", good)
+        p.submit("bank-form")
+        p.wait("!document.getElementById('bank-import').disabled")
+        p.click("#bank-import")
+        p.wait("document.getElementById('bank-summary').textContent.startsWith('Diimpor')")
+        assert re.search(r"BPG: .*[1-9][0-9]* soal baru", p.text("bank-summary"))
 
         # officer search
         p.click(".tab[data-tab=officers]")

@@ -208,6 +208,142 @@ async function searchOfficers(ev) {
   }
 }
 
+// --- banks ---------------------------------------------------------------------------------------
+
+async function checkBank(apply) {
+  const file = $('bank-file').files[0];
+  if (!file) {
+    setText('bank-summary', 'Pilih berkas bank soal dulu.');
+    return;
+  }
+  const body = {filename: file.name, text: await file.text()};
+  let report;
+  try {
+    report = await api.post(apply ? '/api/v1/banks/import' : '/api/v1/banks/check', body);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'bank_invalid') report = {ok: false, filename: file.name, errors: err.body.errors || [], units: []};
+    else {
+      setText('bank-summary', describeError(err));
+      return;
+    }
+  }
+  $('bank-errors').replaceChildren(...report.errors.map((e) => el('li', {class: 'error-row'}, `${report.filename}:${e.line}: ${e.message}`)));
+  $('bank-units').replaceChildren(
+    ...report.units.map((u) => el('tr', {}, el('td', {}, u.code), el('td', {}, String(u.items)), el('td', {}, String(u.items_per_form)))),
+  );
+  setText(
+    'bank-summary',
+    report.ok
+      ? report.imported
+        ? `Diimpor: ${report.imported}`
+        : `Lolos pemeriksaan: skema ${report.scheme_code} versi ${report.version}, ${report.items} soal${report.drafts ? ` (${report.drafts} belum ditelaah)` : ''}.`
+      : `Ditolak: ${report.errors.length} kesalahan. Tidak ada yang diimpor.`,
+  );
+  $('bank-import').disabled = !report.ok || Boolean(report.imported);
+}
+
+// --- results and item analysis -----------------------------------------------------------------------
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svgEl(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+// Facility (x, 0..1) against point-biserial (y, -0.5..1); flagged items in red.
+function analysisChart(items) {
+  const W = 480, H = 300, L = 48, B = 40, T = 10, R = 10;
+  const x = (p) => L + p * (W - L - R);
+  const y = (r) => T + (1 - (Math.max(-0.5, Math.min(1, r)) + 0.5) / 1.5) * (H - T - B);
+  const svg = svgEl('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': 'res-chart-title'});
+  const title = svgEl('title', {id: 'res-chart-title'});
+  title.textContent = `Diagram sebar ${items.length} butir: tingkat kemudahan terhadap daya beda`;
+  svg.append(title);
+  svg.append(svgEl('line', {x1: L, y1: y(0), x2: W - R, y2: y(0), class: 'axis'}));
+  svg.append(svgEl('line', {x1: L, y1: T, x2: L, y2: H - B, class: 'axis'}));
+  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+    const label = svgEl('text', {x: x(t), y: H - B + 16, 'text-anchor': 'middle'});
+    label.textContent = String(t).replace('.', ',');
+    svg.append(label);
+  }
+  for (const t of [-0.5, 0, 0.5, 1]) {
+    const label = svgEl('text', {x: L - 6, y: y(t) + 4, 'text-anchor': 'end'});
+    label.textContent = String(t).replace('.', ',');
+    svg.append(label);
+  }
+  const xl = svgEl('text', {x: (L + W) / 2, y: H - 4, 'text-anchor': 'middle'});
+  xl.textContent = 'p (tingkat kemudahan)';
+  svg.append(xl);
+  for (const it of items) {
+    if (it.p === null || it.point_biserial === null) continue;
+    const dot = svgEl('circle', {cx: x(it.p), cy: y(it.point_biserial), r: 5, class: it.flags.length ? 'flagged' : 'ok'});
+    const tip = svgEl('title', {});
+    tip.textContent = `${it.external_id}: p ${it.p.toFixed(2)}, rpb ${it.point_biserial.toFixed(2)}${it.flags.length ? ' (ditandai)' : ''}`;
+    dot.append(tip);
+    svg.append(dot);
+  }
+  return svg;
+}
+
+async function loadAnalysis(ev) {
+  if (ev) ev.preventDefault();
+  const sid = sessionNumber('res-session');
+  if (!sid) {
+    setText('res-summary', 'Isi nomor sesi.');
+    return;
+  }
+  try {
+    const report = await api.get(`/api/v1/sessions/${sid}/item-analysis`);
+    setText('res-summary', `Skema ${report.scheme_code}: ${report.attempts} peserta dinilai, ${report.items.length} butir.`);
+    const fmt = (v) => (v === null ? '-' : v.toFixed(2).replace('.', ','));
+    $('res-body').replaceChildren(
+      ...report.items.map((it) =>
+        el(
+          'tr',
+          {class: it.flags.length ? 'flagged-row' : ''},
+          el('th', {scope: 'row'}, it.external_id),
+          el('td', {}, it.unit),
+          el('td', {}, String(it.n)),
+          el('td', {}, fmt(it.p)),
+          el('td', {}, fmt(it.point_biserial)),
+          el('td', {}, it.flags.length ? `Ditandai: ${it.flag_texts.join('; ')}` : '-'),
+        ),
+      ),
+    );
+    $('res-chart').replaceChildren(analysisChart(report.items));
+    show('res-figure', report.items.length > 0);
+  } catch (err) {
+    setText('res-summary', describeError(err));
+  }
+}
+
+function askPublish() {
+  const sid = sessionNumber('res-session');
+  if (!sid) {
+    setText('res-summary', 'Isi nomor sesi.');
+    return;
+  }
+  setText(
+    'confirm-text',
+    `Semua ujian sesi ${sid} yang sudah ditutup akan dinilai, hasilnya dapat dilihat peserta, dan setiap peserta yang lulus menerima sertifikat. Menerbitkan ulang tidak menerbitkan sertifikat dua kali.`,
+  );
+  openDialog($('confirm-dialog'));
+}
+
+async function publish(ev) {
+  ev.preventDefault();
+  closeDialog($('confirm-dialog'));
+  const sid = sessionNumber('res-session');
+  try {
+    const out = await api.post(`/api/v1/sessions/${sid}/publish`);
+    setText('res-summary', `Diterbitkan: ${out.graded} dinilai, ${out.passed} lulus, ${out.credentials_issued} sertifikat terbit${out.still_open ? `; ${out.still_open} ujian masih berjalan` : ''}.`);
+    await loadAnalysis();
+  } catch (err) {
+    setText('res-summary', describeError(err));
+  }
+}
+
 // --- candidates import -----------------------------------------------------------------------------
 
 function sessionNumber(id) {
@@ -341,6 +477,7 @@ async function afterLogin() {
   setText('who-name', `${api.username} (${api.role})`);
   show('who', true);
   for (const node of document.querySelectorAll('.admin-only')) node.hidden = api.role !== 'admin';
+  for (const node of document.querySelectorAll('.staff-only')) node.hidden = api.role === 'viewer';
   showView('console');
   await loadSchemes();
   openTab('coverage');
@@ -417,6 +554,18 @@ function init() {
     api.download(`/api/v1/sessions/${sid}/certificates.zip`, `sertifikat-sesi-${sid}.zip`).catch((err) => banner(describeError(err), 'bad', 8));
   });
   $('reason-form').addEventListener('submit', submitReason);
+  $('bank-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    checkBank(false);
+  });
+  $('bank-file').addEventListener('change', () => {
+    $('bank-import').disabled = true;
+  });
+  $('bank-import').addEventListener('click', () => checkBank(true));
+  $('res-form').addEventListener('submit', loadAnalysis);
+  $('res-publish').addEventListener('click', askPublish);
+  $('confirm-form').addEventListener('submit', publish);
+  $('confirm-cancel').addEventListener('click', () => closeDialog($('confirm-dialog')));
   $('reason-cancel').addEventListener('click', () => closeDialog($('reason-dialog')));
   if (api.loggedIn && ROLES.has(api.role)) {
     api
