@@ -106,7 +106,7 @@ class TalentController(Controller):
             db, scope, instansi=instansi, regency=regency, scheme=scheme, page=page, per_page=per_page
         )
 
-    @get("/exports/credentials.csv")
+    @get("/exports/credentials.csv", media_type=CSV_MEDIA_TYPE)
     async def valid_credentials_csv(
         self,
         db: AsyncSession,
@@ -138,7 +138,7 @@ class TalentController(Controller):
             db, scope, regency=regency, scheme=scheme, expiring_months=months, page=page, per_page=per_page
         )
 
-    @get("/renewals.csv")
+    @get("/renewals.csv", media_type=CSV_MEDIA_TYPE)
     async def renewals_csv(
         self,
         db: AsyncSession,
