@@ -25,6 +25,7 @@ from litestar.serialization import encode_json
 from litestar.static_files import create_static_files_router
 
 from apkd.errors import PROBLEM_JSON
+from apkd.spreadsheet import XLSX_MEDIA_TYPE
 
 ASSETS_PATH = "/apidocs"
 SCHEMA_CSP = (
@@ -83,6 +84,10 @@ _SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
     "/api/v1/credentials/{number}/qr.svg": {"image/svg+xml": {"schema": {"type": "string"}}},
     "/api/v1/credentials/{number}/certificate.pdf": _binary("application/pdf"),
     "/api/v1/sessions/{session_id}/results.csv": {"text/csv": {"schema": {"type": "string"}}},
+    "/api/v1/sessions/{session_id}/results.xlsx": _binary(XLSX_MEDIA_TYPE),
+    "/api/v1/sessions/{session_id}/roster.csv": {"text/csv": {"schema": {"type": "string"}}},
+    "/api/v1/sessions/{session_id}/roster.xlsx": _binary(XLSX_MEDIA_TYPE),
+    "/api/v1/sessions/{session_id}/minutes.pdf": _binary("application/pdf"),
     "/problems/{code}": _HTML,
 }
 _ALSO_CONTENT: dict[str, dict[str, Any]] = {
@@ -94,6 +99,7 @@ _ALSO_CONTENT: dict[str, dict[str, Any]] = {
 # Statuses a handler answers on its own (not from a guard or a bound).
 _EXTRA_CODES: dict[str, list[str]] = {
     "/api/v1/auth/login": ["401"],
+    "/api/v1/auth/refresh": ["401"],  # a spent or unknown refresh token, or no login at all
 }
 _HTML_ERRORS = {"/v/{number}"}  # the page answers its errors as pages unless JSON is asked for
 _ETAG_PREFIXES = (

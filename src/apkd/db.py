@@ -104,6 +104,24 @@ def pool_gate(engine: AsyncEngine) -> asyncio.Semaphore:
     return gate
 
 
+_write_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_write_lock(engine: AsyncEngine) -> asyncio.Lock:
+    """SQLite: this process's writers of the hot path take turns, first come first served.
+
+    SQLite has one writer at a time; a writer that finds the lock taken sleeps in SQLite's busy
+    handler and retries, and under load the others keep winning the retries: one save could
+    wait for seconds while the saves around it pass (seen as a hung PUT in the SIGKILL test).
+    An asyncio lock queues them fairly instead. One per pool, like :func:`pool_gate`.
+    """
+    pool = engine.sync_engine.pool
+    lock = _write_locks.get(pool)
+    if lock is None:
+        lock = _write_locks[pool] = asyncio.Lock()
+    return lock
+
+
 # --- a direct asyncpg pool for the hottest statements (PostgreSQL) ----------------------
 
 _direct_sizes: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()

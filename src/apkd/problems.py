@@ -95,6 +95,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     "description_too_long": (422, "Uraian kejadian terlalu panjang."),
     "unknown_attempt": (422, "Ujian yang disebut tidak ada pada sesi ini."),
     "bank_insufficient": (409, "Paket soal tidak dapat disusun dari bank soal. Hubungi admin."),
+    "bank_has_drafts": (
+        409,
+        "Bank soal berisi soal draft yang belum ditelaah; di produksi soal itu tidak boleh diujikan. "
+        "Catat telaahnya di berkas bank soal, lalu impor lagi.",
+    ),
     # --- attempts
     "attempt_not_found": (404, "Ujian tidak ditemukan."),
     "not_your_attempt": (403, "Ujian ini bukan milik Anda."),

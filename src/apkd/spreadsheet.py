@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 BOM = "\ufeff"
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+# Litestar appends "; charset=utf-8" to every text/* media type itself (a second one would be wrong).
+CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

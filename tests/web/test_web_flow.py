@@ -68,7 +68,7 @@ async def test_candidate_and_proctor_flow(client, demo: Demo) -> None:
     assert r.status_code == 200, r.text
     brief = r.json()
     assert brief["candidate"]["full_name"] == "Yohanes Mau" and brief["candidate"]["nip"]
-    assert brief["scheme"]["items"] > 0 and brief["scheme"]["duration_minutes"] == 90
+    assert brief["scheme"]["items"] > 0 and brief["scheme"]["duration_minutes"] == BPG_SECONDS // 60
     assert len(brief["rules"]) >= 5 and brief["admitted"] is False and brief["attempt_id"] is None
     assert any("75.000" in rule for rule in brief["rules"])
     row = next(

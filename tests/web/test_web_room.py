@@ -23,7 +23,7 @@ import httpx
 import pytest
 from cdp import Browser, Page, find_chromium
 from sqlmodel import col, select
-from web_support import CANDIDATE_PASSWORD, PROCTOR, SIZES, Demo, axe_source, screenshot_dir
+from web_support import BPG_SECONDS, CANDIDATE_PASSWORD, PROCTOR, SIZES, Demo, axe_source, screenshot_dir
 
 from apkd.db import session_factory, utcnow
 
@@ -187,7 +187,7 @@ def _room(
     c.submit("start-form")
     c.wait("!document.getElementById('view-brief').hidden")
     assert c.text("b-name") == "Yohanes Mau"
-    assert len(c.text("b-nip")) == 18 and c.text("b-duration") == "90 menit"
+    assert len(c.text("b-nip")) == 18 and c.text("b-duration") == f"{BPG_SECONDS // 60} menit"
     assert c.text("b-items").endswith(" soal") and int(c.text("b-items").split()[0]) > 0
     assert "Bendahara" in c.text("b-scheme") and c.text("b-instansi")
     assert c.js("document.querySelectorAll('#b-rules li').length") >= 5

@@ -35,7 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd import audit
 from apkd.accounts.security import Principal
 from apkd.banks.models import ItemVersion
-from apkd.db import UTCDateTime, direct_pool, pool_gate, utcnow
+from apkd.db import UTCDateTime, direct_pool, sqlite_write_lock, utcnow
 from apkd.dbtypes import table_of
 from apkd.errors import Conflict, Forbidden, NotFound, Unprocessable
 from apkd.exams.models import Attempt, AttemptRelease, Response
@@ -382,7 +382,7 @@ async def save_response(
         if is_pg:
             written = await _write_postgres(engine, params)
         else:
-            async with pool_gate(engine):
+            async with sqlite_write_lock(engine):
                 written = await _write_sqlite(engine, params)
         if written:
             return Saved(position=position, seq=seq, saved_at=at, response=value)
