@@ -251,7 +251,6 @@ CATALOG: dict[str, tuple[int, str]] = {
     "complaint_decided": (409, "Pengaduan ini sudah diputuskan."),
     # issue 14: the console (banks upload, candidates import, coverage and exports)
     "bank_invalid": (422, "Berkas bank soal tidak lolos pemeriksaan; kesalahan disebut per baris (errors)."),
-    "bank_has_drafts": (422, "Di produksi, skema dengan soal yang belum ditelaah tidak diimpor."),
     "csv_empty": (422, "Berkas CSV kosong; baris pertama harus judul kolom."),
     "csv_missing_columns": (422, "Berkas CSV harus berkolom nip, nama, instansi, jabatan (email boleh)."),
     "csv_too_many_rows": (422, "Terlalu banyak baris dalam satu impor; bagi berkasnya."),
