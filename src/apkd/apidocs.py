@@ -84,6 +84,7 @@ _SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
     "/api/v1/credentials/{number}/certificate.pdf": _binary("application/pdf"),
     "/api/v1/sessions/{session_id}/results.csv": {"text/csv": {"schema": {"type": "string"}}},
     "/problems/{code}": _HTML,
+    "/api/v1/log/checkpoint.note": {"text/plain": {"schema": {"type": "string"}}},
 }
 _ALSO_CONTENT: dict[str, dict[str, Any]] = {
     "/api/v1/log/checkpoint": {"text/plain": {"schema": {"type": "string"}}},
