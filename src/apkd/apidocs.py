@@ -89,6 +89,7 @@ _SUCCESS_CONTENT: dict[str, dict[str, Any]] = {
     "/api/v1/sessions/{session_id}/roster.xlsx": _binary(XLSX_MEDIA_TYPE),
     "/api/v1/sessions/{session_id}/minutes.pdf": _binary("application/pdf"),
     "/problems/{code}": _HTML,
+    "/api/v1/log/checkpoint.note": {"text/plain": {"schema": {"type": "string"}}},
 }
 _ALSO_CONTENT: dict[str, dict[str, Any]] = {
     "/api/v1/log/checkpoint": {"text/plain": {"schema": {"type": "string"}}},

@@ -9,10 +9,13 @@ Everything runs in the caller's transaction and flushes; the request commits.
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,7 +32,20 @@ from apkd.translog import merkle
 from apkd.translog.models import LogCheckpoint, LogHead
 from apkd.translog.service import root_at
 
-__all__ = ["Checkpoint", "current_checkpoint", "current_log_key", "ensure_log_key", "log_public_jwk"]
+__all__ = [
+    "Checkpoint",
+    "checkpoint_note",
+    "current_checkpoint",
+    "current_checkpoint_note",
+    "current_log_key",
+    "ensure_log_key",
+    "log_origin",
+    "log_public_jwk",
+    "note_key_hash",
+    "note_verifier_key",
+]
+
+ED25519_NOTE_TYPE = b"\x01"  # the C2SP signed-note signature type of Ed25519
 
 _HEAD = table_of(LogHead)
 _CHECKPOINT = table_of(LogCheckpoint)
@@ -107,3 +123,45 @@ async def current_checkpoint(session: AsyncSession, settings: Settings) -> Check
 async def current_log_key(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     """The public JWK of the active log key (created on first use)."""
     return log_public_jwk(await ensure_log_key(session, settings))
+
+
+# --- The checkpoint as a C2SP tlog-checkpoint signed note ------------------------------------
+
+
+def log_origin(base_url: str) -> str:
+    """The log's origin line, unique per deployment: host (and port) and path of the base URL,
+    then ``/log`` (``https://apkd.example.go.id`` -> ``apkd.example.go.id/log``). It is also
+    the note key's name."""
+    parts = urlsplit(base_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/log"
+
+
+def note_key_hash(name: str, public_key: bytes) -> bytes:
+    """The 4-byte key hash of C2SP signed-note: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + ED25519_NOTE_TYPE + public_key).digest()[:4]
+
+
+def note_verifier_key(name: str, public_key: bytes) -> str:
+    """The verifier key string (``name+hash+base64(0x01 || key)``) of Go's ``note.NewVerifier``:
+    what a witness operator configures to follow this log."""
+    key_hash = note_key_hash(name, public_key).hex()
+    return f"{name}+{key_hash}+{base64.b64encode(ED25519_NOTE_TYPE + public_key).decode()}"
+
+
+def checkpoint_note(origin: str, tree_size: int, root_hash: str, private_key: Ed25519PrivateKey) -> str:
+    """The signed note: the checkpoint text (origin, size, base64 root, each line ending in a
+    newline; the Ed25519 signature is over exactly these bytes), a blank line, then the line
+    ``— <origin> <base64(key hash || signature)>``. Ed25519 is deterministic: the same
+    size, root and key give the same note."""
+    text = f"{origin}\n{tree_size}\n{root_hash}\n"
+    public = private_key.public_key().public_bytes_raw()
+    blob = note_key_hash(origin, public) + private_key.sign(text.encode())
+    return f"{text}\n\u2014 {origin} {base64.b64encode(blob).decode()}\n"
+
+
+async def current_checkpoint_note(session: AsyncSession, settings: Settings) -> str:
+    """The current checkpoint (the stored one of this tree size) as a signed note, signed
+    with the active log key under the name :func:`log_origin`."""
+    cp = await current_checkpoint(session, settings)
+    signer = await keystore.signer(session, settings, KeyPurpose.LOG)
+    return checkpoint_note(log_origin(settings.base_url), cp.tree_size, cp.root_hash, signer.private_key)

@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings
@@ -30,6 +30,7 @@ from apkd.translog.schemas import (
 IMMUTABLE = "public, max-age=86400, immutable"
 CHECKPOINT_CACHE = "public, max-age=10, must-revalidate"
 KEY_CACHE = "public, max-age=300"
+NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 
 def _b64(data: bytes) -> str:
@@ -48,10 +49,14 @@ class LogController(Controller):
     async def checkpoint(
         self, request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
     ) -> Response[Any]:
-        """The latest signed checkpoint: `{tree_size, root_hash, timestamp, signature, key_id}`.
+        """The latest signed checkpoint: `{tree_size, root_hash, timestamp, signature, key_id}`;
+        with `Accept: text/plain` the same checkpoint as a C2SP tlog-checkpoint signed note.
 
         The same checkpoint is served while the log does not grow (ETag / If-None-Match).
         """
+        wanted = request.accept.best_match([MediaType.JSON, MediaType.TEXT], default=MediaType.JSON)
+        if wanted == MediaType.TEXT:
+            return await self._note(request, db, settings)
         cp = await checkpoints.current_checkpoint(db, settings)
         body = CheckpointOut(
             tree_size=cp.tree_size,
@@ -60,7 +65,28 @@ class LogController(Controller):
             signature=cp.signature,
             key_id=cp.key_id,
         )
-        return cached(request, msgspec.json.encode(body), cache_control=CHECKPOINT_CACHE)
+        return cached(
+            request, msgspec.json.encode(body), cache_control=CHECKPOINT_CACHE, headers={"Vary": "Accept"}
+        )
+
+    @get("/checkpoint.note", opt={"public": True}, media_type=MediaType.TEXT)
+    async def checkpoint_note(
+        self, request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+    ) -> Response[Any]:
+        """The latest checkpoint as a C2SP tlog-checkpoint signed note (origin, tree size, base64
+        root hash, blank line, `— <origin> <base64(key hash || Ed25519 signature)>`)."""
+        return await self._note(request, db, settings)
+
+    @staticmethod
+    async def _note(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Response[Any]:
+        note = await checkpoints.current_checkpoint_note(db, settings)
+        return cached(
+            request,
+            note,
+            cache_control=CHECKPOINT_CACHE,
+            media_type=NOTE_MEDIA_TYPE,
+            headers={"Vary": "Accept"},
+        )
 
     @get("/key", opt={"public": True})
     async def key(self, db: AsyncSession, settings: Settings) -> Response[dict[str, Any]]:
