@@ -21,7 +21,7 @@ from apkd.banks.models import ItemVersion
 from apkd.banks.service import import_bank
 from apkd.config import Settings
 from apkd.db import create_engine, session_factory, utcnow
-from apkd.exams import service as exams
+from apkd.exams import attempts, gates, proctoring, sessions
 from apkd.exams.models import Attempt, Registration, Response
 from apkd.exams.saving import save_response
 from apkd.exams.schemas import SessionCreate
@@ -69,7 +69,7 @@ async def _centre_world(factory: Any, bank_source: str, now: Any) -> tuple[int, 
             await s.commit()
     admin = Principal(users["admin1"].id, "admin1", "admin", "x", 0)
     async with factory() as s:
-        exam = await exams.create_session(
+        exam = await sessions.create_session(
             s,
             SessionCreate(
                 scheme_code="UJI",
@@ -85,7 +85,7 @@ async def _centre_world(factory: Any, bank_source: str, now: Any) -> tuple[int, 
         await s.commit()
     for name in ("peserta1", "peserta2"):
         async with factory() as s:
-            await exams.register_candidate(s, session_id, name, principal=admin)
+            await sessions.register_candidate(s, session_id, name, principal=admin)
             await s.commit()
     return session_id, users
 
@@ -97,7 +97,7 @@ def settings_pair() -> tuple[Settings, Settings]:
 
 
 async def test_export_import_unlock_seal_ingest(
-    urls: tuple[str, str], bank_source: str, settings_pair: Any
+    urls: tuple[str, str], bank_source: str, settings_pair: Any, request: pytest.FixtureRequest
 ) -> None:
     centre_settings, site_settings = settings_pair
     now = utcnow()
@@ -143,6 +143,22 @@ async def test_export_import_unlock_seal_ingest(
             await service.import_package(s, data, now=now + timedelta(minutes=2))
         assert exc.value.code == "package_already_loaded"
 
+    # The site's start gate (wired in site mode): nobody starts before the unlock.
+    gates.register(service.start_refusal)
+    request.addfinalizer(lambda: gates.register(None))
+    proctor = Principal(users["pengawas1"].id, "pengawas1", "proctor", "sid-p", 0)
+    early_cand = Principal(users["peserta2"].id, "peserta2", "candidate", "sid-peserta2", 0)
+    async with site() as s:
+        reg = (await s.exec(select(Registration).where(Registration.user_id == early_cand.user_id))).one()
+        await proctoring.admit(s, reg.id or 0, proctor, now=now + timedelta(hours=2))
+        await s.commit()
+    async with site() as s:
+        with pytest.raises(Exception) as locked:
+            await attempts.start_attempt_view(
+                s, session_id, early_cand, now=now + timedelta(hours=2, minutes=1)
+            )
+        assert getattr(locked.value, "code", None) == "session_locked"
+
     # Unlock: too early, then a wrong code (counted), then the right one.
     async with site() as s:
         with pytest.raises(Exception) as early:
@@ -164,17 +180,18 @@ async def test_export_import_unlock_seal_ingest(
         await s.commit()
 
     # Two candidates sit: one answers everything right, the other answers nothing.
-    proctor = Principal(users["pengawas1"].id, "pengawas1", "proctor", "sid-p", 0)
     answered: dict[str, int] = {}
     for name in ("peserta1", "peserta2"):
         cand = Principal(users[name].id, name, "candidate", f"sid-{name}", 0)
         async with site() as s:
             reg = (await s.exec(select(Registration).where(Registration.user_id == cand.user_id))).one()
-            await exams.admit(s, reg.id or 0, proctor, now=starts)
-            await s.commit()
+            if reg.status != "admitted":
+                await proctoring.admit(s, reg.id or 0, proctor, now=starts)
+                await s.commit()
         async with site() as s:
-            attempt = await exams.start_attempt(s, session_id, cand, now=starts + timedelta(minutes=1))
-            await s.commit()
+            view = await attempts.start_attempt_view(s, session_id, cand, now=starts + timedelta(minutes=1))
+            attempt = await s.get(Attempt, view.id)
+            assert attempt is not None
         answered[name] = attempt.id or 0
         if name == "peserta1":
             async with centre() as cs:
@@ -185,7 +202,7 @@ async def test_export_import_unlock_seal_ingest(
                     response=keys[item["item_version_id"]], seq=n, now=starts + timedelta(minutes=2),
                 )  # fmt: skip
             async with site() as s:
-                await exams.submit_attempt(s, attempt.id or 0, cand, now=starts + timedelta(minutes=5))
+                await attempts.submit_attempt(s, attempt.id or 0, cand, now=starts + timedelta(minutes=5))
                 await s.commit()
 
     async with site() as s:
@@ -200,6 +217,8 @@ async def test_export_import_unlock_seal_ingest(
         await s.commit()
         statuses = {a.status for a in (await s.exec(select(Attempt))).all()}
     assert first == again, "a re-seal writes the same file"
+    async with site() as s:  # sealed: no more starts
+        assert await service.start_refusal(s, session_id) is not None
     assert statuses == {"submitted", "expired"}
 
     # Altered results are refused.
@@ -220,10 +239,10 @@ async def test_export_import_unlock_seal_ingest(
         twice = await service.ingest(s, first, actor=None)
         await s.commit()
         assert twice.already
-        attempts = (await s.exec(select(Attempt))).all()
-        assert len(attempts) == 2
+        stored = (await s.exec(select(Attempt))).all()
+        assert len(stored) == 2
         responses = (await s.exec(select(Response))).all()
-        assert len(responses) == len(attempts[0].form["items"])
+        assert len(responses) == len(next(a for a in stored if a.status == "submitted").form["items"])
         events = (await s.exec(select(AuditEvent).where(AuditEvent.action == "site.results_ingested"))).all()
         assert len(events) == 1 and json.loads(events[0].details)["source"] == "site"
     await c_engine.dispose()

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd.accounts.guards import admin_only, requires
 from apkd.accounts.security import Principal
 from apkd.config import Settings
-from apkd.exams.service import session_for_staff
+from apkd.exams.access import session_for_staff
 from apkd.sites import service
 from apkd.sites.package import MAX_FILE_BYTES
 from apkd.sites.schemas import IngestOut, SiteStateOut, UnlockOut, UnlockRequest

@@ -28,7 +28,6 @@ from apkd.config import Settings
 from apkd.dbtypes import utcnow
 from apkd.errors import AppError, Forbidden, NotFound
 from apkd.exams.models import (
-    CLOSED_STATUSES,
     Attempt,
     ExamSession,
     Incident,
@@ -39,6 +38,7 @@ from apkd.exams.models import (
     SessionProctor,
 )
 from apkd.exams.saving import close_overdue
+from apkd.exams.states import CLOSED_STATUSES
 from apkd.signing.keys import (
     b64url_decode,
     b64url_encode,
