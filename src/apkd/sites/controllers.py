@@ -1,17 +1,20 @@
 """HTTP handlers of the site flow, and the refusal of centre-only routes on a site server.
-``ROUTES`` is what app.py mounts; ``refuse_on_site`` is its ``before_request`` in site mode."""
+``ROUTES`` is what app.py mounts; ``refuse_on_site`` is its middleware in site mode."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.guards import admin_only, requires
 from apkd.accounts.security import Principal
 from apkd.config import Settings
+from apkd.errors import PROBLEM_JSON
 from apkd.exams.access import session_for_staff
 from apkd.sites import service
 from apkd.sites.package import MAX_FILE_BYTES
@@ -43,14 +46,38 @@ def centre_only(method: str, path: str) -> bool:
     return any(rx.match(path) and (methods is None or method in methods) for rx, methods in CENTRE_ONLY)
 
 
-async def refuse_on_site(request: Request[Any, Any, Any]) -> None:
-    if centre_only(request.method, request.url.path):
-        raise service.SiteError(
-            "Server ini adalah server lokasi ujian: penerbitan hasil, kredensial, registri, dan data induk "
-            "hanya tersedia di server pusat.",
-            code="centre_only",
-            status=403,
-        )
+CENTRE_ONLY_DETAIL = (
+    "Server ini adalah server lokasi ujian: penerbitan hasil, kredensial, registri, dan data induk "
+    "hanya tersedia di server pusat."
+)
+
+
+def refuse_on_site(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware of a site server: a centre-only route answers 403 ``centre_only`` before
+    routing, guards or any handler (some public routes answer without Litestar's hooks)."""
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "status": 403,
+            "title": "Akses ditolak",
+            "detail": CENTRE_ONLY_DETAIL,
+            "code": "centre_only",
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        raw: Any = scope
+        if raw["type"] == "http" and centre_only(raw["method"], raw["path"]):
+            start: Any = {"type": "http.response.start", "status": 403, "headers": headers}
+            await send(start)
+            end: Any = {"type": "http.response.body", "body": body}
+            await send(end)
+            return
+        await app(scope, receive, send)
+
+    return middleware
 
 
 def _state_of_package(row: Any) -> SiteStateOut:
