@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from apkd.accounts.schemas import UserCreate
 from apkd.accounts.security import Principal
@@ -22,12 +22,14 @@ from apkd.banks.service import import_bank
 from apkd.config import Settings
 from apkd.db import create_engine, session_factory, utcnow
 from apkd.exams import attempts, gates, proctoring, sessions
-from apkd.exams.models import Attempt, Registration, Response
+from apkd.exams.models import Attempt, Registration, Response, ResponseHistory
 from apkd.exams.saving import save_response
 from apkd.exams.schemas import SessionCreate
 from apkd.migrate import upgrade
+from apkd.signing.keys import decrypt_private_key
 from apkd.sites import service
-from apkd.sites.package import PACKAGE_FORMAT, RESULTS_FORMAT, open_envelope
+from apkd.sites.models import SitePackage
+from apkd.sites.package import PACKAGE_FORMAT, RESULTS_FORMAT, open_envelope, seal_envelope
 
 SECRET = "site-test-secret-" + "z" * 40
 
@@ -245,5 +247,40 @@ async def test_export_import_unlock_seal_ingest(
         assert len(responses) == len(next(a for a in stored if a.status == "submitted").form["items"])
         events = (await s.exec(select(AuditEvent).where(AuditEvent.action == "site.results_ingested"))).all()
         assert len(events) == 1 and json.loads(events[0].details)["source"] == "site"
+
+    # A different file for the same package (the site database changed after the seal, and a
+    # re-seal signed it) is refused; so is a file naming what the centre never sent.
+    async with site() as s:
+        row = (await s.exec(select(Response).order_by(Response.attempt_id, Response.position))).first()
+        assert row is not None
+        row.response = "tampered"
+        s.add(row)
+        await s.commit()
+    async with site() as s:
+        other = await service.seal(s, site_settings, session_id, actor="p")
+        load = await service._load_of(s, session_id)
+        site_key = decrypt_private_key(load.site_key_enc or b"", site_settings.secret_key, load.site_kid)
+    assert other != first
+    async with centre() as s:
+        with pytest.raises(service.SiteError) as exc:
+            await service.ingest(s, other, actor=None)
+        assert exc.value.code == "results_conflict"
+
+    forged_body = json.loads(open_envelope(first, RESULTS_FORMAT).body_bytes)
+    forged_body["attempts"][0]["form"]["items"][0]["item_version_id"] = 10_000
+    forged = seal_envelope(RESULTS_FORMAT, forged_body, site_key, load.site_kid)
+    async with centre() as s:
+        package = await s.get(SitePackage, load.package_id)
+        assert package is not None
+        package.results_digest = None  # as if nothing had been ingested yet
+        await s.execute(delete(ResponseHistory))
+        await s.execute(delete(Response))
+        await s.execute(delete(Attempt))
+        s.add(package)
+        await s.commit()
+    async with centre() as s:
+        with pytest.raises(service.SiteError) as exc:
+            await service.ingest(s, forged, actor=None)
+        assert exc.value.code == "results_package_mismatch"
     await c_engine.dispose()
     await s_engine.dispose()

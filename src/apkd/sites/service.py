@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -664,11 +665,6 @@ async def ingest(
             "Periksa kedua berkas bersama pengawas lokasi.",
             code="results_conflict",
         )
-    head = _check_chain(body["audit"])
-    regs = {
-        r.id: r
-        for r in (await db.exec(select(Registration).where(Registration.session_id == row.session_id))).all()
-    }
     existing = (
         await db.exec(select(Attempt.id).where(Attempt.session_id == row.session_id).limit(1))
     ).first()
@@ -677,69 +673,16 @@ async def ingest(
             "Sesi ini sudah memiliki percobaan ujian di pusat; hasil lokasi tidak dapat digabung.",
             code="results_conflict",
         )
-    for r in body["registrations"]:
-        reg = regs.get(r["id"])
-        if reg is None or reg.user_id != r["user_id"]:
-            raise SiteError(
-                "Berkas hasil memuat pendaftaran yang tidak dikenal pusat.",
-                code="results_package_mismatch",
-                status=422,
-            )
-        reg.status = r["status"]
-        reg.admitted_at = _dt(r["admitted_at"])
-        reg.admitted_by = r["admitted_by"]
-        db.add(reg)
-    new_ids: dict[int, int] = {}
-    for a in body["attempts"]:
-        values = _datetimes(Attempt, {k: v for k, v in a.items() if k != "id"})
-        if (
-            values["registration_id"] not in regs
-            or regs[values["registration_id"]].user_id != values["user_id"]
-        ):
-            raise SiteError(
-                "Berkas hasil memuat percobaan yang tidak dikenal pusat.",
-                code="results_package_mismatch",
-                status=422,
-            )
-        attempt = Attempt(session_id=row.session_id, bound_sid=f"site:{row.id}", **values)
-        db.add(attempt)
-        await db.flush()
-        assert attempt.id is not None
-        new_ids[a["id"]] = attempt.id
-
-    def mapped(value: Any) -> int | None:
-        return None if value is None else new_ids[value]
-
-    for r in body["responses"]:
-        db.add(Response(**_datetimes(Response, {**r, "attempt_id": new_ids[r["attempt_id"]]})))
-    for h in body["response_history"]:
-        values = {k: v for k, v in h.items() if k != "id"}
-        db.add(
-            ResponseHistory(
-                **_datetimes(
-                    ResponseHistory, {**values, "attempt_id": new_ids[h["attempt_id"]], "sid": "site"}
-                )
-            )
-        )
-    for i in body["incidents"]:
-        values = {k: v for k, v in i.items() if k != "id"}
-        db.add(
-            Incident(
-                **_datetimes(
-                    Incident, {**values, "session_id": row.session_id, "attempt_id": mapped(i["attempt_id"])}
-                )
-            )
-        )
-    for p in body["proctor_actions"]:
-        values = {k: v for k, v in p.items() if k != "id"}
-        db.add(
-            ProctorAction(
-                **_datetimes(
-                    ProctorAction,
-                    {**values, "session_id": row.session_id, "attempt_id": mapped(p["attempt_id"])},
-                )
-            )
-        )
+    try:
+        head = _check_chain(body["audit"])
+        new_ids = await _store_results(db, row, body)
+    except (KeyError, TypeError, ValueError, AttributeError, IntegrityError):
+        # Signed by the site key, yet not what seal writes: a broken or forged site program.
+        raise SiteError(
+            "Berkas hasil bertanda tangan sah tetapi isinya tidak sesuai format hasil lokasi.",
+            code="results_malformed",
+            status=422,
+        ) from None
     row.results_digest = env.digest
     row.results_file = data
     row.ingested_at = now
@@ -764,6 +707,99 @@ async def ingest(
     )
     await db.flush()
     return Ingested(row.id, row.session_id, len(new_ids), already=False)
+
+
+def _mismatch(what: str) -> SiteError:
+    return SiteError(
+        f"Berkas hasil memuat {what} yang tidak dikenal pusat untuk sesi ini.",
+        code="results_package_mismatch",
+        status=422,
+    )
+
+
+async def _store_results(db: AsyncSession, row: SitePackage, body: dict[str, Any]) -> dict[int, int]:
+    """Store a verified results body as the session's attempts; site attempt id -> central id.
+
+    The site key only proves which site wrote the file, so everything it names is checked
+    against what the centre knows: the session's registrations and people, and the item
+    versions of the session's scheme. Nothing else is taken from the file."""
+    exam = await db.get(ExamSession, row.session_id)
+    assert exam is not None
+    regs = {
+        r.id: r
+        for r in (await db.exec(select(Registration).where(Registration.session_id == row.session_id))).all()
+    }
+    proctors = set(
+        (
+            await db.exec(select(SessionProctor.user_id).where(SessionProctor.session_id == row.session_id))
+        ).all()
+    )
+    people = proctors | {r.user_id for r in regs.values()}
+    scheme_versions = set(
+        (
+            await db.exec(
+                select(ItemVersion.id)
+                .join(Item, col(Item.id) == col(ItemVersion.item_id))
+                .where(Item.scheme_id == exam.scheme_id)
+            )
+        ).all()
+    )
+    for r in body["registrations"]:
+        reg = regs.get(r["id"])
+        if reg is None or reg.user_id != r["user_id"] or (r["admitted_by"] not in people | {None}):
+            raise _mismatch("pendaftaran")
+        reg.status = str(r["status"])
+        reg.admitted_at = _dt(r["admitted_at"])
+        reg.admitted_by = r["admitted_by"]
+        db.add(reg)
+    new_ids: dict[int, int] = {}
+    positions: dict[int, set[int]] = {}
+    for a in body["attempts"]:
+        values = _datetimes(Attempt, {k: v for k, v in a.items() if k != "id"})
+        reg = regs.get(values["registration_id"])
+        items = values["form"]["items"]
+        if (
+            reg is None
+            or reg.user_id != values["user_id"]
+            or values["status"] not in CLOSED_STATUSES
+            or not {i["item_version_id"] for i in items} <= scheme_versions
+        ):
+            raise _mismatch("percobaan")
+        attempt = Attempt(session_id=row.session_id, bound_sid=f"site:{row.id}", **values)
+        db.add(attempt)
+        await db.flush()
+        assert attempt.id is not None
+        new_ids[a["id"]] = attempt.id
+        positions[attempt.id] = {int(i["position"]) for i in items}
+
+    def mapped(value: Any) -> int | None:
+        return None if value is None else new_ids[value]
+
+    for r in body["responses"]:
+        attempt_id = new_ids[r["attempt_id"]]
+        if r["position"] not in positions[attempt_id]:
+            raise _mismatch("jawaban")
+        db.add(Response(**_datetimes(Response, {**r, "attempt_id": attempt_id})))
+    for h in body["response_history"]:
+        values = {k: v for k, v in h.items() if k != "id"}
+        values.update(attempt_id=new_ids[h["attempt_id"]], sid="site")
+        db.add(ResponseHistory(**_datetimes(ResponseHistory, values)))
+    for i in body["incidents"]:
+        if i["reported_by"] not in people:
+            raise _mismatch("pelapor kejadian")
+        values = {k: v for k, v in i.items() if k != "id"}
+        values.update(session_id=row.session_id, attempt_id=mapped(i["attempt_id"]))
+        db.add(Incident(**_datetimes(Incident, values)))
+    for p in body["proctor_actions"]:
+        if p["actor_id"] not in people or (
+            p["registration_id"] is not None and p["registration_id"] not in regs
+        ):
+            raise _mismatch("tindakan pengawas")
+        values = {k: v for k, v in p.items() if k != "id"}
+        values.update(session_id=row.session_id, attempt_id=mapped(p["attempt_id"]))
+        db.add(ProctorAction(**_datetimes(ProctorAction, values)))
+    await db.flush()
+    return new_ids
 
 
 # --- state ---------------------------------------------------------------------------------------
