@@ -250,8 +250,8 @@ async def export_package(
 # --- import (site) -------------------------------------------------------------------------------
 
 
-def _refuse(exc: pkg.PackageError) -> SiteError:
-    return SiteError(exc.message, code=f"package_{exc.code}", status=422)
+def _refuse(exc: pkg.PackageError, what: str = "package") -> SiteError:
+    return SiteError(exc.message, code=f"{what}_{exc.code}", status=422)
 
 
 def _verified_package(data: bytes, fingerprint: str | None) -> pkg.Envelope:
@@ -631,7 +631,7 @@ async def ingest(
     try:
         env = pkg.open_envelope(data, pkg.RESULTS_FORMAT)
     except pkg.PackageError as exc:
-        raise _refuse(exc) from None
+        raise _refuse(exc, "results") from None
     package_id = env.body.get("package_id")
     row = await db.get(SitePackage, package_id) if isinstance(package_id, str) else None
     if row is None:
@@ -643,7 +643,7 @@ async def ingest(
     try:
         env.verify({**row.site_public_jwk})
     except pkg.PackageError as exc:
-        raise SiteError(exc.message, code=f"results_{exc.code}", status=422) from None
+        raise _refuse(exc, "results") from None
     body = env.body
     if body.get("package_digest") != row.digest or body.get("session_id") != row.session_id:
         raise SiteError(
