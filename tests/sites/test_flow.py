@@ -180,6 +180,16 @@ async def test_export_import_unlock_seal_ingest(
         )
         assert load.failed_unlocks == 1
         await s.commit()
+    async with site() as s:  # again: the right code is a no-op, a wrong one is still refused
+        again_load = await service.unlock(
+            s, site_settings, session_id, exported.unlock_code, actor="p", now=starts
+        )
+        assert again_load.unlocked_at is not None
+        with pytest.raises(Exception) as wrong:
+            await service.unlock(
+                s, site_settings, session_id, "AAAA-BBBB-CCCC-DDDD-EEEE", actor="p", now=starts
+            )
+        assert getattr(wrong.value, "code", None) == "unlock_wrong_code"
 
     # Two candidates sit: one answers everything right, the other answers nothing.
     answered: dict[str, int] = {}

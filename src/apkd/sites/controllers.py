@@ -17,7 +17,6 @@ from apkd.config import Settings
 from apkd.errors import PROBLEM_JSON
 from apkd.exams.access import session_for_staff
 from apkd.sites import service
-from apkd.sites.package import MAX_FILE_BYTES
 from apkd.sites.schemas import IngestOut, SiteStateOut, UnlockOut, UnlockRequest
 
 # What a site server cannot do: it needs the centre's bank, keys, log or registry, or it would
@@ -40,6 +39,10 @@ CENTRE_ONLY = [
         (r"^/\.well-known/jwks\.json$", None),
     )
 ]
+
+
+# A results file of a full room (40 candidates, 100 items, every save's history) is a few MB.
+PUSH_MAX_BYTES = 16 * 1024 * 1024
 
 
 def centre_only(method: str, path: str) -> bool:
@@ -108,7 +111,7 @@ class SitesController(Controller):
         "/results",
         opt={"public": True},
         status_code=200,
-        request_max_body_size=MAX_FILE_BYTES,
+        request_max_body_size=PUSH_MAX_BYTES,
     )
     async def push_results(self, request: Request[Any, Any, Any], db: AsyncSession) -> IngestOut:
         """A site pushes its sealed results file (the body, as written by `apkd site seal`).
