@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -93,16 +93,20 @@ def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in fields:
         value = getattr(obj, name)
-        out[name] = value.isoformat() if isinstance(value, datetime) else value
+        out[name] = value.isoformat() if isinstance(value, date) else value
     return out
 
 
 def _datetimes(model: type[Any], data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with the ISO strings of ``model``'s datetime fields parsed back."""
+    """``data`` with the ISO strings of ``model``'s datetime and date fields parsed back."""
     out = dict(data)
     for name, field in model.model_fields.items():
-        if name in out and out[name] is not None and field.annotation in (datetime, datetime | None):
+        if name not in out or out[name] is None:
+            continue
+        if field.annotation in (datetime, datetime | None):
             out[name] = datetime.fromisoformat(out[name])
+        elif field.annotation in (date, date | None):
+            out[name] = date.fromisoformat(out[name])
     return out
 
 
@@ -112,17 +116,19 @@ _USER_FIELDS = (
 )  # fmt: skip
 _SCHEME_FIELDS = (
     "id", "code", "version", "title", "position", "duration_minutes", "validity_months",
-    "pass_score", "content_hash", "updated_at",
+    "pass_score", "content_hash", "updated_at", "draw_rules",
 )  # fmt: skip
 _UNIT_FIELDS = ("id", "scheme_id", "code", "title", "items_per_form", "min_score", "ordinal")
 _SESSION_FIELDS = (
     "id", "scheme_id", "title", "venue", "timezone", "starts_at", "ends_at", "capacity", "created_at",
 )  # fmt: skip
-_REG_FIELDS = ("id", "session_id", "user_id", "status", "registered_at", "admitted_at", "admitted_by")
+_REG_FIELDS = (
+    "id", "session_id", "user_id", "status", "registered_at", "admitted_at", "admitted_by", "arrived_at", "seat",
+)  # fmt: skip
 _ITEM_FIELDS = ("id", "scheme_id", "external_id", "retired_at")
 _VERSION_FIELDS = (
     "id", "item_id", "version", "content_hash", "unit_code", "type", "stem", "options", "answer",
-    "tolerance", "points", "reference", "created_at",
+    "tolerance", "points", "reference", "created_at", "level", "review_status", "reviewer", "reviewed_at",
 )  # fmt: skip
 _ATTEMPT_FIELDS = (
     "id", "registration_id", "user_id", "status", "seed", "form", "started_at", "duration_seconds",
@@ -751,6 +757,8 @@ async def _store_results(db: AsyncSession, row: SitePackage, body: dict[str, Any
         reg.status = str(r["status"])
         reg.admitted_at = _dt(r["admitted_at"])
         reg.admitted_by = r["admitted_by"]
+        reg.arrived_at = _dt(r["arrived_at"])
+        reg.seat = r["seat"]
         db.add(reg)
     new_ids: dict[int, int] = {}
     positions: dict[int, set[int]] = {}
