@@ -1,7 +1,7 @@
 """exam sites without internet: site_package (centre), site_load (site)
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import apkd.dbtypes
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
