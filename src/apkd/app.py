@@ -36,6 +36,7 @@ from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
 from apkd.registry import controllers as registry_controllers
 from apkd.registry.ratelimit import public_rate_limit
+from apkd.sites import controllers as sites_controllers
 from apkd.talent import controllers as talent_controllers
 from apkd.translog import controllers as translog_controllers
 from apkd.web import controllers as web_controllers
@@ -50,6 +51,7 @@ DOMAINS = (
     translog_controllers,
     registry_controllers,
     talent_controllers,
+    sites_controllers,
     web_controllers,
 )
 
@@ -124,7 +126,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             "principal": Provide(provide_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[path_bounds],
+        # A site server refuses what needs the centre (publishing, credentials, registry).
+        middleware=[path_bounds, *([sites_controllers.refuse_on_site] if settings.site_mode else [])],
         before_send=[security_headers(settings)],
         # every public route is limited per client address (routes behind a login are not)
         before_request=public_rate_limit,

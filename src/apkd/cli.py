@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
 __all__ = ["db_session", "fail", "main", "run", "with_session"]
-DOMAIN_COMMANDS = ("exams", "grading", "credentials", "translog", "registry", "archive")
+DOMAIN_COMMANDS = ("exams", "grading", "credentials", "translog", "registry", "archive", "sites")
 
 
 @click.group()

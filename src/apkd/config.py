@@ -85,6 +85,8 @@ class Settings:
     complaint_rate_limit: int = 5
     # Years each record type is kept (stated in every archive bundle; APKD_RETENTION_<TYPE>_YEARS).
     retention_years: tuple[tuple[str, int], ...] = RETENTION_DEFAULTS
+    # An exam site server (issue 16): loads packages, refuses what needs the centre.
+    site_mode: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -144,6 +146,15 @@ def _trusted_proxies(raw: str) -> tuple[str, ...]:
                 f"APKD_TRUSTED_PROXIES: {part!r} bukan alamat IP atau jaringan (contoh: 10.0.0.5, 10.0.0.0/24)"
             ) from exc
     return tuple(out)
+
+
+def _bool_env(environ: dict[str, str] | os._Environ[str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} harus 1 atau 0, bukan {raw!r}")
 
 
 def _dev_secret(var_dir: Path) -> str:
@@ -247,6 +258,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             (name, _positive_int_env(env_map, f"APKD_RETENTION_{name.upper()}_YEARS", years))
             for name, years in RETENTION_DEFAULTS
         ),
+        site_mode=_bool_env(env_map, "APKD_SITE_MODE"),
     )
 
 

@@ -263,6 +263,61 @@ CATALOG: dict[str, tuple[int, str]] = {
     "not_in_session": (422, "Nama pengguna yang disebut tidak terdaftar pada sesi ini."),
     "query_too_short": (422, "Ketik paling sedikit 3 karakter NIP atau nama."),
     "viewer_without_region": (403, "Akun peninjau ini belum diberi kode wilayah; minta admin mengaturnya."),
+    # --- exam sites without internet (docs/decisions/024-site-packages.md)
+    "site_refused": (409, "Langkah lokasi ujian ini tidak dapat dilakukan sekarang. Baca keterangannya."),
+    "centre_only": (403, "Server ini adalah server lokasi ujian; layanan ini hanya ada di server pusat."),
+    "session_over": (409, "Sesi ujian sudah berakhir; paket lokasi tidak dapat dibuat."),
+    "session_started_centrally": (409, "Sesi sudah berjalan di pusat; paket lokasi tidak dapat dibuat."),
+    "session_locked": (403, "Paket ujian di lokasi ini belum dibuka pengawas, atau sesi sudah disegel."),
+    "site_clock_wrong": (
+        409,
+        "Jam komputer lokasi salah (lebih awal dari pembuatan paket). Betulkan tanggal dan jam.",
+    ),
+    "site_database_conflict": (
+        409,
+        "Basis data lokasi sudah memuat data lain dengan nomor sama. Pakai basis data baru.",
+    ),
+    "package_not_loaded": (404, "Belum ada paket yang dimuat untuk sesi ini di lokasi ini."),
+    "package_already_loaded": (
+        409,
+        "Paket (atau paket lain untuk sesi yang sama) sudah dimuat di lokasi ini.",
+    ),
+    "package_expired": (409, "Paket sudah kedaluwarsa; minta paket baru ke pusat."),
+    "package_wrong_issuer": (
+        422,
+        "Sidik kunci penerbit paket bukan yang diberikan pusat. Jangan muat paket ini.",
+    ),
+    "not_unlocked": (409, "Paket belum pernah dibuka di lokasi ini; tidak ada hasil untuk disegel."),
+    "unlock_too_early": (403, "Paket baru dapat dibuka 30 menit sebelum sesi dimulai."),
+    "unlock_too_late": (403, "Waktu sesi sudah berakhir; paket tidak dapat dibuka lagi."),
+    "unlock_wrong_code": (
+        403,
+        "Kode pembuka salah. Periksa lembar pengawas; setiap percobaan gagal dicatat.",
+    ),
+    "results_conflict": (
+        409,
+        "Hasil paket ini sudah diterima dari berkas lain; berkas yang bertentangan ditolak.",
+    ),
+    "results_unknown_package": (422, "Berkas hasil ini bukan untuk paket yang diterbitkan pusat ini."),
+    "results_package_mismatch": (
+        422,
+        "Berkas hasil memuat data yang tidak cocok dengan paket yang diterbitkan.",
+    ),
+    "results_audit_broken": (422, "Rantai audit di dalam berkas hasil rusak."),
+    "results_malformed": (422, "Berkas hasil bukan berkas hasil lokasi apkd yang utuh."),
+    "package_malformed": (422, "Isi paket rusak atau bukan JSON."),
+    "package_wrong_format": (422, "Berkas ini bukan paket apkd."),
+    "package_too_large": (422, "Berkas terlalu besar untuk paket."),
+    "package_bad_signature": (422, "Tanda tangan paket tidak cocok: berkas diubah atau rusak."),
+    "package_bad_key": (422, "Kunci publik penanda tangan paket tidak sah."),
+    "package_wrong_signer": (422, "Paket ditandatangani dengan kunci lain dari yang diharapkan."),
+    "package_bad_package": (422, "Bagian terenkripsi atau parameter paket rusak."),
+    "results_wrong_format": (422, "Berkas ini bukan berkas hasil apkd."),
+    "results_too_large": (422, "Berkas terlalu besar untuk berkas hasil."),
+    "results_bad_signature": (422, "Tanda tangan berkas hasil tidak cocok: berkas diubah atau rusak."),
+    "results_bad_key": (422, "Kunci publik penanda tangan berkas hasil tidak sah."),
+    "results_wrong_signer": (422, "Berkas hasil ditandatangani dengan kunci lain dari yang diharapkan."),
+    "results_bad_package": (422, "Bagian terenkripsi atau parameter berkas hasil rusak."),
 }
 
 _CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")

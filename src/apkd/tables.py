@@ -19,6 +19,7 @@ from apkd.credentials import models as _credentials  # noqa: F401
 from apkd.exams import models as _exams  # noqa: F401
 from apkd.grading import models as _grading  # noqa: F401
 from apkd.signing import models as _signing  # noqa: F401
+from apkd.sites import models as _sites  # noqa: F401
 from apkd.translog import models as _translog  # noqa: F401
 
 __all__ = ["metadata"]

@@ -25,7 +25,7 @@ from apkd.banks.models import SchemeUnit
 from apkd.banks.service import DrawRules, current_pool, draw_rules
 from apkd.db import UTCDateTime, utcnow
 from apkd.errors import Conflict, Forbidden, NotFound
-from apkd.exams import saving
+from apkd.exams import gates, saving
 from apkd.exams.access import candidate_access, expire_if_overdue, get_attempt_for, reload_attempt
 from apkd.exams.assembly import (
     ASSEMBLY_VERSION,
@@ -192,6 +192,9 @@ async def _start(
             f"dan {local_text(row.ends_at, row.timezone)}.",
             code="outside_session_window",
         )
+    gate = gates.current()
+    if gate is not None and (refusal := await gate(db, exam_session_id)) is not None:
+        raise Forbidden(refusal, code="session_locked")
     bp = await _blueprint(db, row.scheme_id, (row.content_hash, row.fingerprint))
     seed = new_seed()
     try:

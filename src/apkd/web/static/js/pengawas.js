@@ -653,8 +653,26 @@ function loginExpired() {
   fieldError('login-error', 'Sesi login berakhir. Silakan masuk lagi.');
 }
 
+// A site server's package is opened with the code on the proctor's sheet (issue 16).
+async function unlockPackage(ev) {
+  ev.preventDefault();
+  const error = $('unlock-error');
+  error.hidden = true;
+  try {
+    const out = await api.post(`/api/v1/sites/${st.session.id}/unlock`, {code: $('unlock-code').value});
+    $('unlock-code').value = '';
+    $('unlock-box').open = false;
+    banner(`Paket terbuka; peserta dapat mulai. Selisih jam komputer: ${out.clock_offset_seconds} detik.`, 'ok', 10);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    error.textContent = describeError(err);
+    error.hidden = false;
+  }
+}
+
 function init() {
   api.onUnauthorized = loginExpired;
+  $('unlock-form').addEventListener('submit', unlockPackage);
   $('login-form').addEventListener('submit', onLogin);
   $('logout').addEventListener('click', logout);
   $('back-sessions').addEventListener('click', () => {

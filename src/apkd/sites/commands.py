@@ -1,0 +1,224 @@
+"""``apkd site ...``: the site flow from the command line (docs/contract.md, "Exam sites without
+internet"). Messages go to stderr; ``export`` prints only the unlock code on stdout."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from apkd.cliutil import fail, with_session
+from apkd.config import get_settings
+from apkd.errors import AppError
+from apkd.sites import service
+from apkd.sites.package import MAX_FILE_BYTES
+
+
+def _read(path: str) -> bytes:
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            fail(f"{path}: berkas terlalu besar")
+        return p.read_bytes()
+    except OSError as exc:
+        fail(f"{path}: berkas tidak dapat dibaca ({exc.strerror or exc})")
+
+
+def _write(path: str, data: bytes) -> None:
+    tmp = Path(f"{path}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        fail(f"{path}: berkas tidak dapat ditulis ({exc.strerror or exc})")
+
+
+def _site_only(want_site: bool) -> None:
+    site = get_settings().site_mode
+    if want_site and not site:
+        fail(
+            "perintah ini untuk server lokasi ujian: jalankan dengan APKD_SITE_MODE=1 pada basis data lokasi"
+        )
+    if not want_site and site:
+        fail("perintah ini untuk server pusat; server ini berjalan sebagai lokasi ujian (APKD_SITE_MODE=1)")
+
+
+def _run(fn: object) -> object:
+    try:
+        return with_session(fn)  # type: ignore[arg-type]
+    except AppError as exc:
+        fail(exc.detail)
+
+
+def register(main: click.Group) -> None:
+    @main.group()
+    def site() -> None:
+        """Lokasi ujian tanpa internet: paket sesi, buka, segel, dan kirim hasil ke pusat."""
+
+    @site.command("export")
+    @click.option("--session", "session_id", type=int, required=True, help="Nomor sesi ujian.")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Berkas paket.")
+    def export(session_id: int, out: str) -> None:
+        """Tulis paket terenkripsi dan bertanda tangan untuk satu sesi; cetak kode pembuka di stdout."""
+        _site_only(False)
+        settings = get_settings()
+
+        async def go(s: AsyncSession) -> service.Exported:
+            return await service.export_package(s, settings, session_id, actor="cli")
+
+        exported = _run(go)
+        assert isinstance(exported, service.Exported)
+        _write(out, exported.data)
+        click.echo(
+            f"Paket {exported.package_id} ditulis ke {out} (digest {exported.digest}).\n"
+            f"Sidik kunci penerbit: {exported.issuer_kid}\n"
+            "Kode pembuka di bawah ini: simpan terpisah dari paket (lembar pengawas).",
+            err=True,
+        )
+        click.echo(exported.unlock_code)
+
+    @site.command("import")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--fingerprint", default=None, help="Sidik kunci penerbit yang diharapkan (dari pusat).")
+    def import_(file: str, fingerprint: str | None) -> None:
+        """Muat paket ke basis data lokasi ini (tolak paket yang diubah, kedaluwarsa, atau sudah dimuat)."""
+        _site_only(True)
+        data = _read(file)
+
+        async def go(s: AsyncSession) -> tuple[str, int, str]:
+            load = await service.import_package(s, data, fingerprint=fingerprint)
+            return load.package_id, load.session_id, load.issuer_kid
+
+        result = _run(go)
+        assert isinstance(result, tuple)
+        package_id, session_id, kid = result
+        click.echo(
+            f"Paket {package_id} untuk sesi {session_id} dimuat. Sidik kunci penerbit: {kid} "
+            "(cocokkan dengan yang diberikan pusat)."
+        )
+
+    @site.command("unlock")
+    @click.option("--session", "session_id", type=int, required=True)
+    def unlock(session_id: int) -> None:
+        """Buka paket dengan kode pembuka yang dibaca dari stdin."""
+        _site_only(True)
+        code = sys.stdin.readline().strip()
+        if not code:
+            fail("kode pembuka kosong: ketik kode pada stdin")
+        settings = get_settings()
+
+        async def go(s: AsyncSession) -> int:
+            load = await service.unlock(s, settings, session_id, code, actor="cli")
+            return load.unlock_offset_seconds or 0
+
+        offset = _run(go)
+        click.echo(
+            f"Paket sesi {session_id} terbuka; peserta dapat mulai. Selisih jam lokasi: {offset} detik."
+        )
+
+    @site.command("seal")
+    @click.option("--session", "session_id", type=int, required=True)
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+    def seal(session_id: int, out: str) -> None:
+        """Tutup sesi di lokasi ini dan tulis berkas hasil bertanda tangan (boleh diulang)."""
+        _site_only(True)
+        settings = get_settings()
+
+        async def go(s: AsyncSession) -> bytes:
+            return await service.seal(s, settings, session_id, actor="cli")
+
+        data = _run(go)
+        assert isinstance(data, bytes)
+        _write(out, data)  # after the commit: the file always matches a sealed database
+        click.echo(f"Sesi {session_id} disegel; hasil ditulis ke {out}.")
+
+    @site.command("ingest")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def ingest(file: str) -> None:
+        """Periksa dan simpan berkas hasil dari lokasi (idempoten; berkas yang bertentangan ditolak)."""
+        _site_only(False)
+        data = _read(file)
+
+        async def go(s: AsyncSession) -> service.Ingested:
+            return await service.ingest(s, data, actor=None, via="cli")
+
+        done = _run(go)
+        assert isinstance(done, service.Ingested)
+        if done.already:
+            click.echo(f"Hasil paket {done.package_id} sudah diterima sebelumnya; tidak ada yang berubah.")
+        else:
+            click.echo(
+                f"Hasil paket {done.package_id} diterima: {done.attempts} percobaan untuk sesi {done.session_id}."
+            )
+
+    @site.command("push")
+    @click.option("--session", "session_id", type=int, required=True)
+    @click.option("--url", required=True, help="Alamat server pusat, mis. https://apkd.example.go.id")
+    @click.option(
+        "--retries", type=int, default=0, help="Berapa kali mencoba lagi (0: terus sampai diterima)."
+    )
+    @click.option("--interval", type=float, default=30.0, help="Detik di antara percobaan.")
+    def push(session_id: int, url: str, retries: int, interval: float) -> None:
+        """Kirim hasil yang sudah disegel ke pusat, ulangi sampai pusat menerima."""
+        import httpx
+
+        _site_only(True)
+        settings = get_settings()
+
+        async def sealed(s: AsyncSession) -> bytes:
+            return await service.seal(s, settings, session_id, actor="cli")
+
+        data = _run(sealed)
+        assert isinstance(data, bytes)
+        target = url.rstrip("/") + "/api/v1/sites/results"
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                r = httpx.post(target, content=data, headers={"Content-Type": "application/json"}, timeout=60)
+                outcome = r.status_code, r.text[:300]
+            except httpx.HTTPError as exc:
+                outcome = 0, str(exc)
+            if outcome[0] == 200:
+                break
+            if 400 <= outcome[0] < 500 and outcome[0] not in (408, 429):
+                _record_push(session_id, f"ditolak pusat: {outcome[1]}")
+                fail(f"pusat menolak hasil ({outcome[0]}): {outcome[1]}")
+            if retries and attempt > retries:
+                _record_push(session_id, f"gagal: {outcome[1]}")
+                fail(f"pusat belum dapat dihubungi setelah {attempt} percobaan: {outcome[1]}")
+            click.echo(
+                f"Percobaan {attempt} gagal ({outcome[1]}); mencoba lagi dalam {interval:g} detik.", err=True
+            )
+            time.sleep(interval)
+        _record_push(session_id, None)
+        click.echo(f"Hasil sesi {session_id} diterima pusat.")
+
+    def _record_push(session_id: int, error: str | None) -> None:
+        async def go(s: AsyncSession) -> None:
+            await service.record_push(s, session_id, error)
+
+        _run(go)
+
+    @site.command("status")
+    def status() -> None:
+        """Daftar paket dan keadaannya (pusat: diekspor/diterima; lokasi: dimuat/dibuka/disegel/dikirim)."""
+
+        async def go(s: AsyncSession) -> list[str]:
+            if get_settings().site_mode:
+                return [
+                    f"{x.package_id}\tsesi {x.session_id}\t{service.load_state(x)}"
+                    for x in await service.loads(s)
+                ]
+            return [
+                f"{x.id}\tsesi {x.session_id}\t{service.package_state(x)}" for x in await service.packages(s)
+            ]
+
+        lines = _run(go)
+        assert isinstance(lines, list)
+        for line in lines:
+            click.echo(line)

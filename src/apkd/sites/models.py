@@ -1,0 +1,56 @@
+"""Tables of the site flow. ``site_package`` lives at the centre (one row per exported package),
+``site_load`` on the site server (one row per package loaded there)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from apkd.dbtypes import UTCDateTime, utcnow
+
+
+class SitePackage(SQLModel, table=True):
+    """A package the centre issued, and the results it took back for it."""
+
+    __tablename__ = "site_package"
+
+    id: str = Field(primary_key=True, max_length=32)  # the package id (random hex)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    digest: str = Field(max_length=64)  # SHA-256 of the signed body
+    site_kid: str = Field(max_length=64)
+    site_public_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str | None = Field(default=None, max_length=64)
+    results_digest: str | None = Field(default=None, max_length=64)
+    results_file: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    ingested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ingested_via: str | None = Field(default=None, max_length=16)  # "cli" or "push"
+
+
+class SiteLoad(SQLModel, table=True):
+    """A package loaded on this site server, and how far its session went here."""
+
+    __tablename__ = "site_load"
+
+    package_id: str = Field(primary_key=True, max_length=32)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    digest: str = Field(max_length=64)
+    issuer_kid: str = Field(max_length=64)
+    package_file: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)  # the package's creation time (centre clock)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    load_offset_seconds: int = 0  # site clock at load minus the package's creation time
+    failed_unlocks: int = 0
+    unlocked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    unlock_offset_seconds: int | None = None
+    site_kid: str = Field(max_length=64)
+    site_key_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    sealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    results_digest: str | None = Field(default=None, max_length=64)
+    pushed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    push_error: str | None = None
