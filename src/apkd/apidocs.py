@@ -101,6 +101,9 @@ _ALSO_CONTENT: dict[str, dict[str, Any]] = {
 _EXTRA_CODES: dict[str, list[str]] = {
     "/api/v1/auth/login": ["401"],
     "/api/v1/auth/refresh": ["401"],  # a spent or unknown refresh token, or no login at all
+    # the raw results file (no schema body): malformed 422, too big 413, a conflicting file 409,
+    # a signature or package the centre does not know 403 (authentication is the site signature)
+    "/api/v1/sites/results": ["403", "409", "413", "422"],
 }
 _HTML_ERRORS = {"/v/{number}"}  # the page answers its errors as pages unless JSON is asked for
 _ETAG_PREFIXES = (
