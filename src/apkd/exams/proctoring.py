@@ -79,6 +79,16 @@ async def record_action(
     return row
 
 
+
+async def open_attempt_for_proctor(
+    db: AsyncSession, attempt_id: int, principal: Principal, now: datetime
+) -> Attempt:
+    """The attempt a proctor acts on, still open (409 ``attempt_closed`` otherwise)."""
+    a = await attempt_for_proctor(db, attempt_id, principal, now)
+    if a.status in CLOSED_STATUSES:
+        raise_closed(a.status)
+    return a
+
 async def admit(
     db: AsyncSession,
     registration_id: int,
@@ -146,9 +156,7 @@ async def _set_running(
     """Pause (running=False) or resume (running=True); repeating either records nothing."""
     now = now or utcnow()
     why = clean_reason(reason)
-    a = await attempt_for_proctor(db, attempt_id, principal, now)
-    if a.status in CLOSED_STATUSES:
-        raise_closed(a.status)
+    a = await open_attempt_for_proctor(db, attempt_id, principal, now)
     target = AttemptState.IN_PROGRESS if running else AttemptState.PAUSED
     if a.status == target:
         return a
@@ -188,9 +196,7 @@ async def extend_attempt(
         raise Unprocessable(
             f"Tambahan waktu harus 1 sampai {MAX_EXTEND_MINUTES} menit.", code="invalid_minutes"
         )
-    a = await attempt_for_proctor(db, attempt_id, principal, now)
-    if a.status in CLOSED_STATUSES:
-        raise_closed(a.status)
+    a = await open_attempt_for_proctor(db, attempt_id, principal, now)
     store_clock(a, extend(clock_of(a), minutes))
     db.add(a)
     await record_action(
@@ -204,9 +210,7 @@ async def terminate_attempt(
 ) -> Attempt:
     now = now or utcnow()
     why = clean_reason(reason)
-    a = await attempt_for_proctor(db, attempt_id, principal, now)
-    if a.status in CLOSED_STATUSES:
-        raise_closed(a.status)
+    a = await open_attempt_for_proctor(db, attempt_id, principal, now)
     if a.status == AttemptState.PAUSED:
         store_clock(a, resume(clock_of(a), now))
     a.status, a.closed_at, a.close_reason = AttemptState.TERMINATED, now, why
@@ -221,9 +225,7 @@ async def release_attempt(
     """Free the attempt from its login: the next login of its candidate to call holds it."""
     now = now or utcnow()
     why = clean_reason(reason)
-    a = await attempt_for_proctor(db, attempt_id, principal, now)
-    if a.status in CLOSED_STATUSES:
-        raise_closed(a.status)
+    a = await open_attempt_for_proctor(db, attempt_id, principal, now)
     if a.bound_sid:
         # The login it was bound to is refused for good: an old tab still open cannot take it back.
         db.add(AttemptRelease(attempt_id=a.id or 0, sid=a.bound_sid, released_at=now))
