@@ -155,6 +155,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "credential_not_found": (404, "Sertifikat tidak ditemukan."),
     "not_your_credential": (403, "Sertifikat ini bukan milik Anda."),
     "invalid_number": (400, "Nomor sertifikat tidak sah (bentuk APKD-SKEMA-WILAYAH-TAHUN-NOMOR-CEK)."),
+    "invalid_form": (400, "Isian formulir halaman verifikasi tidak dapat dibaca (harus teks UTF-8 biasa)."),
     "invalid_credential_number": (
         400,
         "Nomor sertifikat tidak sah (bentuk APKD-SKEMA-WILAYAH-TAHUN-NOMOR-CEK).",

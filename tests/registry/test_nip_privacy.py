@@ -176,3 +176,60 @@ async def test_nip_checks_are_rate_limited_per_credential(client, issue) -> None
     # Verifying without a NIP is not held back by it.
     r = await client.post("/api/v1/registry/verify", json={"token": cred.vc_jwt})
     assert r.status_code == 200
+
+
+async def test_verify_page_form_checks_the_nip_the_holder_shows(client, issue) -> None:
+    """The public page (a verifier on a phone) has the same check as a form: the NIP goes in
+    the POST body, never in the URL, and the answer never repeats it."""
+    from urllib.parse import urlsplit
+
+    from apkd.registry.ratelimit import MemoryCounter
+
+    client.app.state.nip_rate_limit_store = MemoryCounter()
+    nip = "198507142009032008"
+    cred, _ = await issue(nip=nip)
+    scanned = urlsplit(cred.qr_text)
+    page = await client.get(scanned.path + "?" + scanned.query)
+    assert page.status_code == 200
+    assert 'action="/v/' + cred.number + '/nip#nip-title"' in page.text and 'name="nip"' in page.text
+    token = dict(p.split("=", 1) for p in scanned.query.split("&"))["t"]
+    assert f'name="t" value="{token}"' in page.text  # the form carries the scanned token
+    action = f"/v/{cred.number}/nip"
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    r = await client.post(action, content=f"t={token}&nip=19850714+200903+2+008", headers=form)
+    assert r.status_code == 200 and "COCOK dengan NIP pemegang" in r.text and "TIDAK" not in r.text
+    assert nip not in r.text
+    r = await client.post(action, content=f"nip={nip[:-1]}9", headers=form)  # typed number, no token
+    assert r.status_code == 200 and "TIDAK COCOK" in r.text
+    r = await client.post(action, content="nip=", headers=form)
+    assert "Ketik NIP 18 angka" in r.text
+    r = await client.post(action, content=b"nip=\xff\xfe", headers=form)
+    assert r.status_code == 400 and r.json()["code"] == "invalid_form"
+    r = await client.post("/v/APKD-XXX/nip", content=f"nip={nip}", headers=form)
+    assert r.status_code == 400 and "bukan nomor sertifikat" in r.text
+
+
+async def test_verify_page_form_shares_the_nip_rate_limit(client, issue) -> None:
+    from apkd.registry.ratelimit import NIP_CHECKS_PER_CREDENTIAL, MemoryCounter
+
+    client.app.state.nip_rate_limit_store = MemoryCounter()
+    cred, _ = await issue(nip="198507142009032009")
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for i in range(NIP_CHECKS_PER_CREDENTIAL):
+        r = await client.post(
+            "/api/v1/registry/verify", json={"token": cred.vc_jwt, "nip": f"19850714200903200{i % 10}"}
+        )
+        assert r.status_code == 200
+    r = await client.post(f"/v/{cred.number}/nip", content="nip=198507142009032009", headers=form)
+    assert r.status_code == 429 and "Terlalu banyak pencocokan NIP" in r.text
+    assert "COCOK dengan" not in r.text
+
+
+async def test_verify_page_form_refuses_an_oversized_body(client, issue) -> None:
+    cred, _ = await issue(nip="198507142009032010")
+    r = await client.post(
+        f"/v/{cred.number}/nip",
+        content="nip=1&t=" + "A" * 20_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"

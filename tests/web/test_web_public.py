@@ -41,7 +41,12 @@ Expect = tuple[str, str, bool]
 
 
 def drive_public(
-    base: str, valid_number: str, pages: dict[str, tuple[str, Expect]], review: Review
+    base: str,
+    valid_number: str,
+    pages: dict[str, tuple[str, Expect]],
+    review: Review,
+    scanned: str = "",
+    nip: str = "",
 ) -> list[str]:
     assert CHROMIUM is not None
     b = Browser(CHROMIUM)
@@ -79,6 +84,15 @@ def drive_public(
             assert "karakter cek" not in p.js("document.body.textContent")
             assert p.js("!!document.querySelector('input[name=nomor]')"), name
             review(p, f"publik-{name}")
+        if scanned:  # a verifier scans the QR, then types the NIP the holder shows
+            p.goto(scanned)
+            p.fill("nip", nip[:8] + " " + nip[8:14] + " " + nip[14] + " " + nip[15:])
+            p.js("document.querySelector('.nip-check form').requestSubmit()")
+            p.wait("!!document.querySelector('.nip-result')")
+            assert p.js("document.querySelector('.nip-result').textContent").startswith("NIP yang ditunjukkan COCOK")
+            assert nip not in p.js("document.body.innerHTML")
+            assert p.js("document.querySelector('.status-word').textContent") == "BERLAKU"
+            review(p, "publik-cocok-nip")
         p.pump()
         return p.errors
     finally:
@@ -86,7 +100,7 @@ def drive_public(
 
 
 async def test_public_pages_as_issue_13_asks(live_server: str, issue: Any, change_status: Any) -> None:
-    valid, _ = await issue(full_name="Maria Goreti Lány")
+    valid, holder = await issue(full_name="Maria Goreti Lány")
     revoked, _ = await issue(full_name="Yakobus Lelang")
     await change_status(revoked.number, "revoke")
     suspended, _ = await issue(full_name="Ester Padafani")
@@ -114,8 +128,11 @@ async def test_public_pages_as_issue_13_asks(live_server: str, issue: Any, chang
         "salah-ketik": (f"/v/{mistyped}", ("PERIKSA KEMBALI NOMOR", "Periksa kembali nomor", False)),
     }
     review = Review()
-    errors = await asyncio.to_thread(drive_public, live_server, valid.number, pages, review)
+    scanned = f"/v/{valid.number}?{url.query}"
+    errors = await asyncio.to_thread(
+        drive_public, live_server, valid.number, pages, review, f"{live_server}{scanned}", holder.nip
+    )
     # the 400/404 verdict pages are expected answers, not errors
     assert [e for e in errors if "Failed to load resource" not in e] == []
-    assert len(review.shots) == 2 * (2 + len(pages))
+    assert len(review.shots) == 2 * (3 + len(pages))
     review.check()

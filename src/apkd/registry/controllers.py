@@ -19,7 +19,7 @@ from litestar.types import ASGIApp
 
 from apkd.config import Settings
 from apkd.credentials.number import NumberError
-from apkd.errors import BadRequest, NotFound, ServiceUnavailable
+from apkd.errors import AppError, BadRequest, NotFound, ServiceUnavailable
 from apkd.httpcache import Prepared
 from apkd.registry import pages, service
 from apkd.registry.policy import MAX_INPUT_CHARS, Verdict
@@ -238,8 +238,55 @@ async def verify_page(
     settings: Settings,
     t: str | None = None,
 ) -> Response[Any]:
+    return await _verdict_answer(request, number, state, settings, t)
+
+
+MAX_NIP_FORM_BODY = MAX_INPUT_CHARS + 512  # the token (hidden field), the NIP, form encoding
+
+
+@post(
+    "/v/{number:str}/nip",
+    opt=PUBLIC,
+    before_request=public_rate_limit,
+    tags=["registry"],
+    status_code=200,
+    include_in_schema=False,
+    summary="Formulir halaman verifikasi: cocokkan NIP yang ditunjukkan pemegang",
+)
+async def verify_page_nip(
+    request: Request[Any, Any, Any], number: str, state: State, settings: Settings
+) -> Response[Any]:
+    """The page's form for a verifier holding a phone: the NIP the holder showed, checked as
+    ``POST /api/v1/registry/verify`` with ``nip`` checks it (same rate limits), answered as the
+    verdict page with the match. The NIP travels in the body, never in a URL, and is not logged."""
+    from urllib.parse import parse_qs
+
+    raw = await _read_capped(request, MAX_NIP_FORM_BODY)
+    if raw is None:
+        raise AppError("Isian formulir terlalu besar.", code="payload_too_large", status=413)
+    try:
+        fields = parse_qs(raw.decode("utf-8"), max_num_fields=4)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("Isian formulir tidak dapat dibaca.", code="invalid_form") from None
+    nip = (fields.get("nip") or [""])[0][:40]
+    token = (fields.get("t") or [None])[0]
+    return await _verdict_answer(request, number, state, settings, token, nip=nip)
+
+
+async def _verdict_answer(
+    request: Request[Any, Any, Any],
+    number: str,
+    state: State,
+    settings: Settings,
+    t: str | None,
+    *,
+    nip: str | None = None,
+) -> Response[Any]:
+    """The verdict on one number (and the QR token `t` when the page was reached by a scan), as
+    the page or, with ``Accept: application/json``, as JSON; with `nip`, the page also says
+    whether that NIP is the holder's."""
     now = _now()
-    as_json = _wants_json(request)
+    as_json = _wants_json(request) and nip is None
     try:
         canonical = service.normalize_number(number)
     except NumberError as exc:
@@ -320,8 +367,27 @@ async def verify_page(
         return Response(
             body, media_type=MediaType.JSON, headers={"Cache-Control": "no-cache", "Vary": "Accept"}
         )
-    html = pages.verify_page(number=canonical, view=view, verdict=verdict, now=now, notice=notice)
-    return _html(html)
+    nip_result: str | None = None
+    if nip is not None:
+        limited = await nip_rate_limit(request, canonical)
+        if limited is not None:
+            nip_result = "limited"
+        elif not "".join(nip.split()):
+            nip_result = "empty"
+        else:
+            match = await service.nip_match(factory, outcome, nip)
+            nip_result = "unknown" if match is None else ("match" if match else "mismatch")
+    html = pages.verify_page(
+        number=canonical,
+        view=view,
+        verdict=verdict,
+        now=now,
+        notice=notice,
+        nip_form=outcome.entry is not None,
+        token=t if t and len(t) <= MAX_INPUT_CHARS else None,
+        nip_result=nip_result,
+    )
+    return _html(html, 429 if nip_result == "limited" else 200)
 
 
 @get(["/", "/v"], opt=PUBLIC, before_request=public_rate_limit, include_in_schema=False, name="search")
@@ -336,4 +402,4 @@ async def search_page(nomor: str | None = None) -> Response[Any]:
     return Redirect(f"/v/{quote(cleaned, safe='')}", status_code=303)
 
 
-ROUTES: list[Any] = [verify_token, registry_record, verify_page, search_page]
+ROUTES: list[Any] = [verify_token, registry_record, verify_page, verify_page_nip, search_page]

@@ -93,7 +93,13 @@ def verify_page(
     now: datetime,
     notice: str | None = None,
     base_url: str = "",
+    nip_form: bool = False,
+    token: str | None = None,
+    nip_result: str | None = None,
 ) -> str:
+    """`nip_form`: offer the form that checks a NIP the holder shows (the credential is in the
+    registry); `token`: the QR token the page was reached with, carried by that form;
+    `nip_result`: match | mismatch | unknown | empty | limited, after the form was sent."""
     status = verdict.status if verdict is not None else (view or {}).get("status", "unknown")
     headline, css, explanation = STATUS_DISPLAY.get(status, STATUS_DISPLAY["unknown"])
     signature = verdict.check("signature") if verdict is not None else None
@@ -117,7 +123,28 @@ def verify_page(
         checked_at=format_datetime_id(now, PAGE_TZ),
         notice=notice,
         base_url=base_url,
+        nip_form=nip_form,
+        token=token,
+        nip_result=nip_result,
+        nip_message=NIP_RESULTS.get(nip_result or ""),
     )
+
+
+# What the page says after a NIP was checked: (css class, text).
+NIP_RESULTS = {
+    "match": ("ok", "NIP yang ditunjukkan COCOK dengan NIP pemegang sertifikat ini."),
+    "mismatch": (
+        "bad",
+        "NIP yang ditunjukkan TIDAK COCOK dengan NIP pemegang sertifikat ini. Periksa kembali angka "
+        "yang diketik; bila tetap tidak cocok, sertifikat ini bukan milik orang tersebut.",
+    ),
+    "unknown": ("warn", "NIP belum dapat dicocokkan saat ini (registri tidak terjangkau). Coba lagi nanti."),
+    "empty": ("warn", "Ketik NIP 18 angka yang ditunjukkan pemegang terlebih dahulu."),
+    "limited": (
+        "warn",
+        "Terlalu banyak pencocokan NIP dalam satu menit. Tunggu sebentar, lalu coba lagi.",
+    ),
+}
 
 
 def message_page(
