@@ -269,7 +269,7 @@ async def verify_page_nip(
     except (UnicodeDecodeError, ValueError):
         raise BadRequest("Isian formulir tidak dapat dibaca.", code="invalid_form") from None
     nip = (fields.get("nip") or [""])[0][:40]
-    token = (fields.get("t") or [None])[0]
+    token = (fields.get("t") or [""])[0] or None
     return await _verdict_answer(request, number, state, settings, token, nip=nip)
 
 
