@@ -199,9 +199,15 @@ async def test_verify_page_form_checks_the_nip_the_holder_shows(client, issue) -
     r = await client.post(action, content=f"t={token}&nip=19850714+200903+2+008", headers=form)
     assert r.status_code == 200 and "COCOK dengan NIP pemegang" in r.text and "TIDAK" not in r.text
     assert nip not in r.text
-    r = await client.post(action, content=f"nip={nip[:-1]}9", headers=form)  # typed number, no token
+    r = await client.post(action, content=f"t={token}&nip={nip[:-1]}9", headers=form)
     assert r.status_code == 200 and "TIDAK COCOK" in r.text
-    r = await client.post(action, content="nip=", headers=form)
+    # A typed number (no QR token) is not enough to ask: the oracle needs a credential the
+    # holder handed out (decision 005), and the page offers no form then.
+    typed = await client.get(f"/v/{cred.number}")
+    assert 'name="nip"' not in typed.text
+    r = await client.post(action, content=f"nip={nip}", headers=form)
+    assert r.status_code == 200 and "memindai kode QR" in r.text and "COCOK dengan" not in r.text
+    r = await client.post(action, content=f"t={token}&nip=", headers=form)
     assert "Ketik NIP 18 angka" in r.text
     r = await client.post(action, content=b"nip=\xff\xfe", headers=form)
     assert r.status_code == 400 and r.json()["code"] == "invalid_form"
@@ -214,13 +220,13 @@ async def test_verify_page_form_shares_the_nip_rate_limit(client, issue) -> None
 
     client.app.state.nip_rate_limit_store = MemoryCounter()
     cred, _ = await issue(nip="198507142009032009")
-    form = {"content-type": "application/x-www-form-urlencoded"}
     for i in range(NIP_CHECKS_PER_CREDENTIAL):
         r = await client.post(
             "/api/v1/registry/verify", json={"token": cred.vc_jwt, "nip": f"19850714200903200{i % 10}"}
         )
         assert r.status_code == 200
-    r = await client.post(f"/v/{cred.number}/nip", content="nip=198507142009032009", headers=form)
+    _, t = parse_qr_text(cred.qr_text)
+    r = await client.post(f"/v/{cred.number}/nip", data={"t": t, "nip": "198507142009032009"})
     assert r.status_code == 429 and "Terlalu banyak pencocokan NIP" in r.text
     assert "COCOK dengan" not in r.text
 

@@ -368,7 +368,9 @@ async def _verdict_answer(
             body, media_type=MediaType.JSON, headers={"Cache-Control": "no-cache", "Vary": "Accept"}
         )
     nip_result: str | None = None
-    if nip is not None:
+    if nip is not None and not t:
+        nip_result = "needs_scan"  # a typed number is not enough: decision 005
+    elif nip is not None:
         limited = await nip_rate_limit(request, canonical)
         if limited is not None:
             nip_result = "limited"
@@ -383,7 +385,7 @@ async def _verdict_answer(
         verdict=verdict,
         now=now,
         notice=notice,
-        nip_form=outcome.entry is not None,
+        nip_form=outcome.entry is not None and verdict.claims is not None and bool(t),
         token=t if t and len(t) <= MAX_INPUT_CHARS else None,
         nip_result=nip_result,
     )

@@ -99,7 +99,7 @@ def verify_page(
 ) -> str:
     """`nip_form`: offer the form that checks a NIP the holder shows (the credential is in the
     registry); `token`: the QR token the page was reached with, carried by that form;
-    `nip_result`: match | mismatch | unknown | empty | limited, after the form was sent."""
+    `nip_result`: match | mismatch | unknown | empty | needs_scan | limited, after the form was sent."""
     status = verdict.status if verdict is not None else (view or {}).get("status", "unknown")
     headline, css, explanation = STATUS_DISPLAY.get(status, STATUS_DISPLAY["unknown"])
     signature = verdict.check("signature") if verdict is not None else None
@@ -140,6 +140,10 @@ NIP_RESULTS = {
     ),
     "unknown": ("warn", "NIP belum dapat dicocokkan saat ini (registri tidak terjangkau). Coba lagi nanti."),
     "empty": ("warn", "Ketik NIP 18 angka yang ditunjukkan pemegang terlebih dahulu."),
+    "needs_scan": (
+        "warn",
+        "NIP hanya dapat dicocokkan dari halaman yang dibuka dengan memindai kode QR pada sertifikat.",
+    ),
     "limited": (
         "warn",
         "Terlalu banyak pencocokan NIP dalam satu menit. Tunggu sebentar, lalu coba lagi.",
