@@ -40,11 +40,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("reported_state", _str(length=16), nullable=True))
         batch_op.add_column(sa.Column("reported_at", _dt(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("report_error", _str(), nullable=True))
+        batch_op.add_column(sa.Column("centre_offset_seconds", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("site_load", schema=None) as batch_op:
-        for name in ("report_error", "reported_at", "reported_state", "report_seq"):
+        for name in ("centre_offset_seconds", "report_error", "reported_at", "reported_state", "report_seq"):
             batch_op.drop_column(name)
     with op.batch_alter_table("site_package", schema=None) as batch_op:
         for name in (

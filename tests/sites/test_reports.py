@@ -18,7 +18,7 @@ from test_flow import _centre_world, _db, settings_pair, urls  # noqa: F401 - fi
 from apkd.accounts.security import Principal
 from apkd.audit import AuditEvent
 from apkd.db import utcnow
-from apkd.exams import attempts, proctoring
+from apkd.exams import attempts, minute_notes, minutes, proctoring
 from apkd.exams.models import Registration
 from apkd.signing.keys import b64url_decode, generate_key, public_jwk, thumbprint
 from apkd.sites import controllers, service
@@ -57,6 +57,7 @@ async def test_reports_move_the_centre_forward_and_never_back(
     urls: tuple[str, str],  # noqa: F811
     bank_source: str,
     settings_pair: Any,  # noqa: F811
+    request: pytest.FixtureRequest,
 ) -> None:
     centre_settings, site_settings = settings_pair
     now = utcnow()
@@ -66,9 +67,20 @@ async def test_reports_move_the_centre_forward_and_never_back(
     async with centre() as s:
         exported = await service.export_package(s, centre_settings, session_id, actor="admin1", now=now)
         await s.commit()
+    # A site clock clearly before the package was made refuses the load and the unlock.
+    async with site() as s:
+        with pytest.raises(service.SiteError) as exc:
+            await service.import_package(s, exported.data, now=now - timedelta(hours=1))
+        assert exc.value.code == "site_clock_wrong"
     async with site() as s:
         await service.import_package(s, exported.data, now=now + timedelta(minutes=1))
         await s.commit()
+    async with site() as s:
+        with pytest.raises(service.SiteError) as exc:
+            await service.unlock(
+                s, site_settings, session_id, exported.unlock_code, actor="p", now=now - timedelta(hours=1)
+            )
+        assert exc.value.code == "site_clock_wrong"
 
     # Loaded: before the unlock the report is signed with the package's report key.
     sent = now + timedelta(minutes=2)
@@ -169,5 +181,24 @@ async def test_reports_move_the_centre_forward_and_never_back(
     # A re-seal still writes the same file after all these reports.
     async with site() as s:
         assert await service.seal(s, down, session_id, actor="p") == results
+
+    # The minutes (berita acara) carry the site's clock: on the site once the centre measured
+    # its offset, and at the centre from the reports and the results.
+    minute_notes.register(service.minutes_notes)
+    request.addfinalizer(lambda: minute_notes.register(None))
+    async with site() as s:
+        load = await service.load_of_session(s, session_id)
+        await service.record_report(s, load.package_id, "sealed", None, offset=-3)
+        await s.commit()
+        notes = (await minutes.session_minutes(s, session_id, proctor)).site_notes
+    text = " ".join(notes)
+    assert "Selisih jam komputer lokasi terhadap jam pusat: -3 detik" in text, notes
+    assert "Kode pembuka salah dimasukkan 0 kali" in text and "Sesi disegel di lokasi" in text
+    assert "2 jam 0 menit 0 detik sesudah waktu pembuatan paket" not in text  # whole units only
+    assert "+2 jam sesudah waktu pembuatan paket" in text  # unlocked two hours after export
+    async with centre() as s:
+        notes = (await minutes.session_minutes(s, session_id, proctor)).site_notes
+    text = " ".join(notes)
+    assert "pada laporan terakhir: 0 detik" in text and "Hasil diterima pusat" in text, notes
     await c_engine.dispose()
     await s_engine.dispose()

@@ -396,6 +396,12 @@ async def test_centre_and_site_in_separate_processes(
         assert {s["session_id"]: s["state"] for s in states} == {today: "ingested", later: "loaded"}
         steps = next(s for s in states if s["session_id"] == today)["times"]
         assert steps["exported"] < steps["loaded"] < steps["unlocked"] < steps["sealed"] < steps["ingested"]
+        # The minutes at the centre carry the site's clock and wrong codes.
+        notes = " ".join(
+            (await c.get(f"/api/v1/sessions/{today}/minutes", headers=admin)).json()["site_notes"]
+        )
+        assert "Selisih jam komputer lokasi terhadap jam pusat pada laporan terakhir" in notes, notes
+        assert "Kode pembuka salah dimasukkan 1 kali" in notes, notes
         r = await c.post(f"/api/v1/sessions/{today}/publish", headers=admin)
         assert r.status_code == 200, r.text
         summary = r.json()

@@ -253,7 +253,8 @@ async def report_once(session_factory: Any, settings: Settings) -> int:
             )
         async with session_factory() as db:
             if outcome.verdict == "done":
-                await service.record_report(db, package_id, state, None)
+                offset = service.answered_offset(outcome.text) if outcome.status == 200 else None
+                await service.record_report(db, package_id, state, None, offset=offset)
             else:
                 left += 1
                 await service.record_report(db, package_id, None, f"{outcome.status}: {outcome.text}")

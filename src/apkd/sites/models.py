@@ -71,3 +71,4 @@ class SiteLoad(SQLModel, table=True):
     reported_state: str | None = Field(default=None, max_length=16)
     reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     report_error: str | None = None
+    centre_offset_seconds: int | None = None  # site clock minus centre clock, measured by a report

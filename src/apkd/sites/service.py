@@ -10,6 +10,7 @@ the centre's item versions. Attempts are the site's own and get new ids at inges
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from apkd.banks.service import current_pool
 from apkd.config import Settings
 from apkd.dbtypes import utcnow
 from apkd.errors import AppError, Forbidden, NotFound
+from apkd.exams.clocks import local_text
 from apkd.exams.models import (
     Attempt,
     ExamSession,
@@ -936,10 +938,26 @@ async def build_report(
     return pkg.seal_envelope(pkg.REPORT_FORMAT, body, key, kid)
 
 
+def answered_offset(text: str) -> int | None:
+    """The site clock's offset the centre measured, from its answer to a report."""
+    try:
+        value = json.loads(text).get("clock_offset_seconds")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 async def record_report(
-    db: AsyncSession, package_id: str, state: str | None, error: str | None, *, now: datetime | None = None
+    db: AsyncSession,
+    package_id: str,
+    state: str | None,
+    error: str | None,
+    *,
+    offset: int | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Note on the site that the centre took the report of ``state``, or (``state`` None) why not."""
+    """Note on the site that the centre took the report of ``state`` (and measured the site
+    clock ``offset`` seconds off its own), or (``state`` None) why not."""
     load = await db.get(SiteLoad, package_id)
     if load is None:
         return
@@ -947,6 +965,8 @@ async def record_report(
         load.reported_state = state
         load.reported_at = now or utcnow()
         load.report_error = None
+        if offset is not None:
+            load.centre_offset_seconds = offset
     else:
         load.report_error = (error or "")[:300]
     db.add(load)
@@ -1048,3 +1068,89 @@ async def accept_report(db: AsyncSession, data: bytes, *, now: datetime | None =
         )
     await db.flush()
     return row
+
+
+# --- the minutes ---------------------------------------------------------------------------------
+
+
+def offset_text(seconds: int) -> str:
+    """3725 -> "+1 jam 2 menit 5 detik" (the site clock ahead), -4 -> "-4 detik"."""
+    sign = "+" if seconds > 0 else "-" if seconds < 0 else ""
+    s = abs(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    parts = [f"{n} {unit}" for n, unit in ((days, "hari"), (hours, "jam"), (minutes, "menit")) if n]
+    return sign + " ".join([*parts, f"{s} detik"] if s or not parts else parts)
+
+
+async def minutes_notes(db: AsyncSession, session_id: int, tz: str) -> list[str]:
+    """What the minutes say about a session run on a site server (issue 16): on the site from
+    its load, at the centre from the site's reports and the results it took."""
+    load = (await db.exec(select(SiteLoad).where(SiteLoad.session_id == session_id))).first()
+    if load is not None:
+        return _load_notes(load, tz)
+    row = (await db.exec(select(SitePackage).where(SitePackage.session_id == session_id))).first()
+    return [] if row is None else _package_notes(row, tz)
+
+
+def _when(dt: datetime | None, tz: str) -> str:
+    return "-" if dt is None else local_text(dt, tz)
+
+
+def _load_notes(load: SiteLoad, tz: str) -> list[str]:
+    out = [
+        f"Ujian dilaksanakan di server lokasi dengan paket {load.package_id} (dibuat pusat "
+        f"{_when(load.created_at, tz)}, jam pusat). Waktu di bawah menurut jam komputer lokasi.",
+        f"Paket dimuat {_when(load.loaded_at, tz)} (jam lokasi {offset_text(load.load_offset_seconds)} "
+        "sesudah waktu pembuatan paket).",
+    ]
+    if load.unlocked_at is not None:
+        out.append(
+            f"Paket dibuka {_when(load.unlocked_at, tz)} (jam lokasi "
+            f"{offset_text(load.unlock_offset_seconds or 0)} sesudah waktu pembuatan paket)."
+        )
+    else:
+        out.append("Paket belum dibuka.")
+    out.append(f"Kode pembuka salah dimasukkan {load.failed_unlocks} kali.")
+    if load.centre_offset_seconds is not None:
+        out.append(
+            f"Selisih jam komputer lokasi terhadap jam pusat: {offset_text(load.centre_offset_seconds)} "
+            f"(diukur saat laporan ke pusat {_when(load.reported_at, tz)})."
+        )
+    else:
+        out.append(
+            "Selisih jam komputer lokasi terhadap jam pusat belum terukur (belum ada laporan diterima pusat)."
+        )
+    if load.sealed_at is not None:
+        out.append(f"Sesi disegel di lokasi {_when(load.sealed_at, tz)}.")
+    return out
+
+
+def _package_notes(row: SitePackage, tz: str) -> list[str]:
+    out = [f"Sesi ini diujikan di server lokasi dengan paket {row.id}, dibuat {_when(row.created_at, tz)}."]
+    minutes: dict[str, Any] = {}
+    if row.results_file is not None:
+        minutes = pkg.open_envelope(row.results_file, pkg.RESULTS_FORMAT).body.get("minutes") or {}
+    loaded = row.site_loaded_at or _dt(minutes.get("loaded_at"))
+    unlocked = row.site_unlocked_at or _dt(minutes.get("unlocked_at"))
+    if loaded is not None:
+        out.append(f"Dimuat di lokasi {_when(loaded, tz)} (jam lokasi).")
+    if unlocked is not None:
+        offset = minutes.get("unlock_clock_offset_seconds")
+        since = (
+            f"; jam lokasi {offset_text(offset)} sesudah pembuatan paket" if isinstance(offset, int) else ""
+        )
+        out.append(f"Dibuka di lokasi {_when(unlocked, tz)} (jam lokasi{since}).")
+    if row.site_sealed_at is not None:
+        out.append(f"Disegel di lokasi {_when(row.site_sealed_at, tz)} (jam lokasi).")
+    if "failed_unlocks" in minutes:
+        out.append(f"Kode pembuka salah dimasukkan {minutes['failed_unlocks']} kali.")
+    if row.clock_offset_seconds is not None:
+        out.append(
+            f"Selisih jam komputer lokasi terhadap jam pusat pada laporan terakhir: "
+            f"{offset_text(row.clock_offset_seconds)} (diterima {_when(row.last_report_at, tz)})."
+        )
+    if row.ingested_at is not None:
+        out.append(f"Hasil diterima pusat {_when(row.ingested_at, tz)}.")
+    return out
