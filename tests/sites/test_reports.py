@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import socket
+import subprocess
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from test_flow import _centre_world, _db, settings_pair, urls  # noqa: F401 - fi
 from apkd.accounts.security import Principal
 from apkd.audit import AuditEvent
 from apkd.db import utcnow
-from apkd.exams import attempts, minute_notes, minutes, proctoring
+from apkd.exams import attempts, minute_notes, minutes, minutes_doc, proctoring
 from apkd.exams.models import Registration
 from apkd.signing.keys import b64url_decode, generate_key, public_jwk, thumbprint
 from apkd.sites import controllers, service
@@ -196,6 +198,12 @@ async def test_reports_move_the_centre_forward_and_never_back(
     assert "Kode pembuka salah dimasukkan 0 kali" in text and "Sesi disegel di lokasi" in text
     assert "2 jam 0 menit 0 detik sesudah waktu pembuatan paket" not in text  # whole units only
     assert "+2 jam sesudah waktu pembuatan paket" in text  # unlocked two hours after export
+    async with site() as s:
+        pdf = minutes_doc.minutes_pdf(await minutes_doc.minutes_document(s, session_id, proctor))
+    assert pdf.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        shown = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+        assert b"Server lokasi ujian" in shown and b"Kode pembuka salah dimasukkan 0 kali" in shown
     async with centre() as s:
         notes = (await minutes.session_minutes(s, session_id, proctor)).site_notes
     text = " ".join(notes)
