@@ -104,6 +104,8 @@ _EXTRA_CODES: dict[str, list[str]] = {
     # the raw results file (no schema body): malformed 422, too big 413, a conflicting file 409,
     # a signature or package the centre does not know 403 (authentication is the site signature)
     "/api/v1/sites/results": ["403", "409", "413", "422"],
+    # a state report (raw signed body): stale 409, too big 413, unknown, forged or malformed 422
+    "/api/v1/sites/state": ["403", "409", "413", "422"],
 }
 _HTML_ERRORS = {"/v/{number}"}  # the page answers its errors as pages unless JSON is asked for
 _ETAG_PREFIXES = (

@@ -87,6 +87,11 @@ class Settings:
     retention_years: tuple[tuple[str, int], ...] = RETENTION_DEFAULTS
     # An exam site server (issue 16): loads packages, refuses what needs the centre.
     site_mode: bool = False
+    # A site server's centre (state reports, docs/decisions/042): empty means the URL the
+    # package carries (the centre's APKD_BASE_URL at export).
+    centre_url: str = ""
+    # Seconds between a site server's tries to report a changed state (0: no reporter).
+    site_report_seconds: float = 60.0
 
     @property
     def is_production(self) -> bool:
@@ -259,7 +264,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             for name, years in RETENTION_DEFAULTS
         ),
         site_mode=_bool_env(env_map, "APKD_SITE_MODE"),
+        centre_url=_centre_url(env_map.get("APKD_CENTRE_URL", "")),
+        site_report_seconds=_float_env(env_map, "APKD_SITE_REPORT_SECONDS", Settings.site_report_seconds),
     )
+
+
+def _centre_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ConfigError("APKD_CENTRE_URL harus diawali http:// atau https://")
+    return value
 
 
 def _password_memory(environ: dict[str, str] | os._Environ[str], parallelism: int) -> int:

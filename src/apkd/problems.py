@@ -319,6 +319,16 @@ CATALOG: dict[str, tuple[int, str]] = {
     "results_bad_key": (422, "Kunci publik penanda tangan berkas hasil tidak sah."),
     "results_wrong_signer": (422, "Berkas hasil ditandatangani dengan kunci lain dari yang diharapkan."),
     "results_bad_package": (422, "Bagian terenkripsi atau parameter berkas hasil rusak."),
+    "report_unknown_package": (422, "Laporan keadaan ini bukan untuk paket yang diterbitkan pusat ini."),
+    "report_stale": (409, "Pusat sudah menerima laporan keadaan yang lebih baru untuk paket ini."),
+    "report_malformed": (422, "Laporan keadaan lokasi rusak atau bukan laporan apkd."),
+    "report_unavailable": (409, "Paket lama tanpa kunci laporan: keadaan dilaporkan setelah paket dibuka."),
+    "report_wrong_format": (422, "Berkas ini bukan laporan keadaan lokasi apkd."),
+    "report_too_large": (413, "Laporan keadaan lokasi terlalu besar."),
+    "report_bad_signature": (422, "Tanda tangan laporan keadaan tidak cocok: laporan diubah atau palsu."),
+    "report_bad_key": (422, "Kunci publik penanda tangan laporan keadaan tidak sah."),
+    "report_wrong_signer": (422, "Laporan keadaan ditandatangani dengan kunci lain dari yang diharapkan."),
+    "report_bad_package": (422, "Bagian laporan keadaan rusak."),
 }
 
 _CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")

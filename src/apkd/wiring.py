@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from apkd.config import Settings
 from apkd.credentials.service import Effects
-from apkd.exams import gates
+from apkd.exams import gates, minute_notes
 from apkd.grading import effects
-from apkd.sites.service import start_refusal
+from apkd.sites.service import minutes_notes, start_refusal
 
 __all__ = ["wire"]
 
@@ -22,3 +22,5 @@ def wire(settings: Settings) -> None:
     effects.register(Effects(settings))
     # A site server starts attempts of a loaded session only between unlock and seal.
     gates.register(start_refusal if settings.site_mode else None)
+    # A session run on a site: its package, clock offset and wrong codes go into the minutes.
+    minute_notes.register(minutes_notes)

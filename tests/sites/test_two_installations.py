@@ -77,8 +77,8 @@ def ok(r: subprocess.CompletedProcess[str]) -> str:
 
 
 class Server:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = _free_port()
+    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "apkd", "serve", "--port", str(self.port)],
@@ -163,15 +163,35 @@ def altered(data: bytes, change: Any) -> bytes:
     return json.dumps(env).encode()
 
 
+async def centre_states(url: str, until: Any, seconds: float = 30) -> dict[int, dict[str, Any]]:
+    """The console API's site list at the centre, polled until ``until(states)`` holds."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+        admin = await login(c, "admin1")
+        for _ in range(int(seconds * 5)):
+            states = {s["session_id"]: s for s in (await c.get("/api/v1/sites", headers=admin)).json()}
+            if until(states):
+                return states
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"the centre never showed the expected states: {states}")
+
+
 async def test_centre_and_site_in_separate_processes(
     tmp_path: Path, centre_url: str, servers: list[Server], bank_source: str
 ) -> None:
-    centre = _base_env(tmp_path / "centre", centre_url, "centre-secret-" + "c" * 40)
+    # The package carries the centre's address (APKD_BASE_URL): the site reports there.
+    hq_port = _free_port()
+    centre = _base_env(
+        tmp_path / "centre",
+        centre_url,
+        "centre-secret-" + "c" * 40,
+        APKD_BASE_URL=f"http://127.0.0.1:{hq_port}",
+    )
     site = _base_env(
         tmp_path / "site",
         f"sqlite+aiosqlite:///{tmp_path}/site/apkd.db",
         "site-secret-" + "s" * 40,
         APKD_SITE_MODE="1",
+        APKD_SITE_REPORT_SECONDS="0.3",
     )
     ok(apkd(centre, "db", "upgrade"))
     ok(apkd(site, "db", "upgrade"))
@@ -203,7 +223,7 @@ async def test_centre_and_site_in_separate_processes(
                 stdin=PASSWORD + "\n",
             )
         )
-    hq = Server(centre)
+    hq = Server(centre, hq_port)
     servers.append(hq)
     await hq.ready()
     now = datetime.now(UTC)
@@ -269,6 +289,15 @@ async def test_centre_and_site_in_separate_processes(
     post = Server(site)
     servers.append(post)
     await post.ready()
+    # The site server reports both packages as loaded on its own.
+    states = await centre_states(hq.url, lambda s: s[today]["state"] == s[later]["state"] == "loaded")
+    assert states[today]["times"]["loaded"] and states[today]["times"]["unlocked"] is None
+    assert states[today]["venue"] == "Kalabahi" and states[today]["timezone"] == "Asia/Makassar"
+    assert states[today]["unlock_overdue"] is True  # the session has started, no unlock yet
+    assert states[later]["unlock_overdue"] is False
+    assert abs(states[today]["clock_offset_seconds"]) <= 5
+    assert states[today]["counts"]["registered"] == 2
+    hq.stop()  # the link drops: nothing on the site waits for the centre
     async with httpx.AsyncClient(base_url=post.url, timeout=60) as c:
         proctor = await login(c, "pengawas1")
         roster = (await c.get(f"/api/v1/sessions/{today}/roster", headers=proctor)).json()
@@ -286,6 +315,12 @@ async def test_centre_and_site_in_separate_processes(
         r = await c.post(f"/api/v1/sites/{today}/unlock", json={"code": code_today.lower()}, headers=proctor)
         assert r.status_code == 200, r.text
         assert r.json()["failed_unlocks"] == 1
+        assert "laporan ke pusat tertunda" in ok(apkd(site, "site", "status"))
+        hq = Server(centre, hq_port)  # the link is back: the pending report goes through
+        servers.append(hq)
+        await hq.ready()
+        states = await centre_states(hq.url, lambda s: s[today]["state"] == "unlocked")
+        assert states[today]["times"]["unlocked"] and states[today]["unlock_overdue"] is False
 
         for name, good in (("peserta1", True), ("peserta2", False)):
             r = await c.post(f"/api/v1/sessions/{today}/attempts", headers=cand[name])
@@ -322,6 +357,11 @@ async def test_centre_and_site_in_separate_processes(
     # --- seal (twice: the same file), an altered copy, ingest (twice), push ---------------------
     res, res2 = tmp_path / "results.json", tmp_path / "results-again.json"
     ok(apkd(site, "site", "seal", "--session", str(today), "--out", str(res)))
+    # No site server runs now: the operator reports the seal by hand.
+    out = ok(apkd(site, "site", "report", "--session", str(today), "--retries", "3", "--interval", "0.2"))
+    assert "'sealed' diterima pusat" in out
+    states = await centre_states(hq.url, lambda s: s[today]["state"] == "sealed")
+    assert states[today]["counts"]["started"] == 2 and states[today]["counts"]["submitted"] == 2
     ok(apkd(site, "site", "seal", "--session", str(today), "--out", str(res2)))
     assert res.read_bytes() == res2.read_bytes()
     forged = tmp_path / "forged.json"
@@ -353,7 +393,15 @@ async def test_centre_and_site_in_separate_processes(
     async with httpx.AsyncClient(base_url=hq.url, timeout=120) as c:
         admin = await login(c, "admin1")
         states = (await c.get("/api/v1/sites", headers=admin)).json()
-        assert {s["session_id"]: s["state"] for s in states} == {today: "ingested", later: "exported"}
+        assert {s["session_id"]: s["state"] for s in states} == {today: "ingested", later: "loaded"}
+        steps = next(s for s in states if s["session_id"] == today)["times"]
+        assert steps["exported"] < steps["loaded"] < steps["unlocked"] < steps["sealed"] < steps["ingested"]
+        # The minutes at the centre carry the site's clock and wrong codes.
+        notes = " ".join(
+            (await c.get(f"/api/v1/sessions/{today}/minutes", headers=admin)).json()["site_notes"]
+        )
+        assert "Selisih jam komputer lokasi terhadap jam pusat pada laporan terakhir" in notes, notes
+        assert "Kode pembuka salah dimasukkan 1 kali" in notes, notes
         r = await c.post(f"/api/v1/sessions/{today}/publish", headers=admin)
         assert r.status_code == 200, r.text
         summary = r.json()

@@ -12,6 +12,7 @@ from apkd.accounts.models import User
 from apkd.accounts.security import Principal
 from apkd.db import utcnow
 from apkd.errors import Unprocessable
+from apkd.exams import minute_notes
 from apkd.exams.access import session_for_staff
 from apkd.exams.clocks import local_iso, local_text
 from apkd.exams.conflicts import session_conflicts
@@ -172,6 +173,7 @@ async def session_minutes(
         return names.get(uid) if uid is not None else None
 
     session = await session_public(db, exam)
+    notes = minute_notes.current()
     return Minutes(
         session=session,
         counts=counts,
@@ -202,4 +204,5 @@ async def session_minutes(
         if exam.decided_by
         else None,
         decided_at=local_iso(exam.decided_at, tz) if exam.decided_at else None,
+        site_notes=await notes(db, exam_session_id, tz) if notes is not None else [],
     )

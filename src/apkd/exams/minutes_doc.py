@@ -86,6 +86,7 @@ class MinutesDocument(Struct):
     incidents: list[DocEntry]
     actions: list[DocEntry]
     generated_at_text: str
+    site_notes: list[str] = []
 
 
 async def minutes_document(
@@ -169,6 +170,7 @@ async def minutes_document(
             for a in base.proctor_actions
         ],
         generated_at_text=base.generated_at_text,
+        site_notes=base.site_notes,
     )
 
 
@@ -260,6 +262,10 @@ def minutes_pdf(doc: MinutesDocument) -> bytes:
         about = f" - {_who(e.candidate)}" if e.candidate else ""
         reason = f": {e.text}" if e.text else ""
         line(f"{e.time_text} - {e.kind_text}{about}{reason} (oleh {e.by.full_name})", 9.5)
+    if doc.site_notes:
+        heading("Server lokasi ujian")
+        for note in doc.site_notes:
+            line(note, 9.5)
     pdf.ln(8)
     line(f"Disusun {doc.generated_at_text}.", 9)
     pdf.ln(4)

@@ -167,6 +167,7 @@ class Minutes(Struct):
     conflicts: list[ConflictPublic] = []
     decided_by: str | None = None  # who took the certification decision (publish)
     decided_at: str | None = None
+    site_notes: list[str] = []  # a session run on an exam site server: its package and clock
 
 
 # --- attempts --------------------------------------------------------------------------------

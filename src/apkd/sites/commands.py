@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import click
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from apkd.cliutil import fail, with_session
+from apkd.cliutil import db_session, fail, run, with_session
 from apkd.config import get_settings
 from apkd.errors import AppError
-from apkd.sites import service
+from apkd.sites import service, transport
+from apkd.sites.models import SiteLoad
 from apkd.sites.package import MAX_FILE_BYTES
 
 
@@ -164,8 +165,6 @@ def register(main: click.Group) -> None:
     @click.option("--interval", type=float, default=30.0, help="Detik di antara percobaan.")
     def push(session_id: int, url: str, retries: int, interval: float) -> None:
         """Kirim hasil yang sudah disegel ke pusat, ulangi sampai pusat menerima."""
-        import httpx
-
         _site_only(True)
         settings = get_settings()
 
@@ -174,29 +173,38 @@ def register(main: click.Group) -> None:
 
         data = _run(sealed)
         assert isinstance(data, bytes)
-        target = url.rstrip("/") + "/api/v1/sites/results"
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                r = httpx.post(target, content=data, headers={"Content-Type": "application/json"}, timeout=60)
-                outcome = r.status_code, r.text[:300]
-            except httpx.HTTPError as exc:
-                outcome = 0, str(exc)
-            if outcome[0] == 200:
-                break
-            if 400 <= outcome[0] < 500 and outcome[0] not in (408, 429):
-                _record_push(session_id, f"ditolak pusat: {outcome[1]}")
-                fail(f"pusat menolak hasil ({outcome[0]}): {outcome[1]}")
-            if retries and attempt > retries:
-                _record_push(session_id, f"gagal: {outcome[1]}")
-                fail(f"pusat belum dapat dihubungi setelah {attempt} percobaan: {outcome[1]}")
-            click.echo(
-                f"Percobaan {attempt} gagal ({outcome[1]}); mencoba lagi dalam {interval:g} detik.", err=True
-            )
-            time.sleep(interval)
+
+        async def same() -> bytes:
+            return data
+
+        outcome = _deliver(url.rstrip("/") + "/api/v1/sites/results", same, retries, interval)
+        if outcome.verdict == "refused":
+            _record_push(session_id, f"ditolak pusat: {outcome.text}")
+            fail(f"pusat menolak hasil ({outcome.status}): {outcome.text}")
+        if outcome.verdict == "retry":
+            _record_push(session_id, f"gagal: {outcome.text}")
+            fail(f"pusat belum dapat dihubungi setelah {retries + 1} percobaan: {outcome.text}")
         _record_push(session_id, None)
         click.echo(f"Hasil sesi {session_id} diterima pusat.")
+
+    def _deliver(
+        target: str,
+        body: Callable[[], Awaitable[bytes]],
+        retries: int,
+        interval: float,
+        accepted: frozenset[str] = frozenset(),
+    ) -> transport.Outcome:
+        def said(attempt: int, outcome: transport.Outcome) -> None:
+            click.echo(
+                f"Percobaan {attempt} gagal ({outcome.text}); mencoba lagi dalam {interval:g} detik.",
+                err=True,
+            )
+
+        return run(
+            transport.deliver(
+                target, body, retries=retries, interval=interval, accepted=accepted, on_retry=said
+            )
+        )
 
     def _record_push(session_id: int, error: str | None) -> None:
         async def go(s: AsyncSession) -> None:
@@ -204,14 +212,89 @@ def register(main: click.Group) -> None:
 
         _run(go)
 
+    @site.command("report")
+    @click.option("--session", "session_id", type=int, default=None, help="Nomor sesi (kosong: semua paket).")
+    @click.option(
+        "--url", default=None, help="Alamat server pusat (bawaan: APKD_CENTRE_URL, lalu alamat di paket)."
+    )
+    @click.option(
+        "--retries", type=int, default=0, help="Berapa kali mencoba lagi (0: terus sampai diterima)."
+    )
+    @click.option("--interval", type=float, default=30.0, help="Detik di antara percobaan.")
+    def report(session_id: int | None, url: str | None, retries: int, interval: float) -> None:
+        """Laporkan keadaan paket (dimuat, dibuka, disegel) ke pusat sekarang, ulangi sampai diterima."""
+        _site_only(True)
+        settings = get_settings()
+
+        async def targets(s: AsyncSession) -> list[tuple[str, int, str | None]]:
+            rows = [await service.load_of_session(s, session_id)] if session_id else await service.loads(s)
+            return [(x.package_id, x.session_id, url or service.centre_url(settings, x)) for x in rows]
+
+        found = _run(targets)
+        assert isinstance(found, list)
+        if not found:
+            fail("belum ada paket yang dimuat di lokasi ini")
+        failed = 0
+        for package_id, sid, centre in found:
+            if not centre:
+                failed += 1
+                click.echo(
+                    f"Sesi {sid}: alamat pusat tidak diketahui; pakai --url atau APKD_CENTRE_URL.", err=True
+                )
+                continue
+            state: list[str] = []
+
+            async def body(package_id: str = package_id, state: list[str] = state) -> bytes:
+                async with db_session() as s:
+                    load = await s.get(SiteLoad, package_id)
+                    assert load is not None
+                    state[:] = [service.site_state(load)]
+                    return await service.build_report(s, settings, load)
+
+            try:
+                outcome = _deliver(
+                    centre.rstrip("/") + "/api/v1/sites/state",
+                    body,
+                    retries,
+                    interval,
+                    transport.STALE_IS_KNOWN,
+                )
+            except AppError as exc:
+                failed += 1
+                click.echo(f"Sesi {sid}: {exc.detail}", err=True)
+                continue
+            done = outcome.verdict == "done"
+            reported = state[0] if done and state else None
+            error = None if done else f"{outcome.status}: {outcome.text}"
+
+            async def note(
+                s: AsyncSession,
+                package_id: str = package_id,
+                reported: str | None = reported,
+                error: str | None = error,
+            ) -> None:
+                await service.record_report(s, package_id, reported, error)
+
+            _run(note)
+            if done:
+                click.echo(f"Sesi {sid}: keadaan '{reported}' diterima pusat.")
+            else:
+                failed += 1
+                click.echo(
+                    f"Sesi {sid}: laporan tidak diterima pusat ({outcome.status}): {outcome.text}", err=True
+                )
+        if failed:
+            fail(f"{failed} laporan belum diterima pusat; ulangi nanti (server lokasi juga mencoba sendiri)")
+
     @site.command("status")
     def status() -> None:
-        """Daftar paket dan keadaannya (pusat: diekspor/diterima; lokasi: dimuat/dibuka/disegel/dikirim)."""
+        """Daftar paket dan keadaannya (pusat: diekspor sampai diterima; lokasi: dimuat/dibuka/disegel/dikirim)."""
 
         async def go(s: AsyncSession) -> list[str]:
             if get_settings().site_mode:
                 return [
-                    f"{x.package_id}\tsesi {x.session_id}\t{service.load_state(x)}"
+                    f"{x.package_id}\tsesi {x.session_id}\t{service.load_state(x)}\t"
+                    + ("dilaporkan ke pusat" if not service.report_due(x) else "laporan ke pusat tertunda")
                     for x in await service.loads(s)
                 ]
             return [

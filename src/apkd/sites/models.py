@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from apkd.dbtypes import UTCDateTime, utcnow
@@ -29,6 +29,18 @@ class SitePackage(SQLModel, table=True):
     results_file: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     ingested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ingested_via: str | None = Field(default=None, max_length=16)  # "cli" or "push"
+    # The site's state reports (docs/decisions/042-site-state-reports.md): the key that signs
+    # reports before the unlock, and the latest report accepted (times on the site clock).
+    report_kid: str | None = Field(default=None, max_length=64)
+    report_public_jwk: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    site_state: str | None = Field(default=None, max_length=16)  # loaded | unlocked | sealed
+    site_loaded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    site_unlocked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    site_sealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    report_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    last_report_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # centre clock
+    clock_offset_seconds: int | None = None  # site clock minus centre clock at the last report
+    site_counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class SiteLoad(SQLModel, table=True):
@@ -54,3 +66,9 @@ class SiteLoad(SQLModel, table=True):
     results_digest: str | None = Field(default=None, max_length=64)
     pushed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     push_error: str | None = None
+    # State reports to the centre: the last sequence number signed, and what the centre took.
+    report_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    reported_state: str | None = Field(default=None, max_length=16)
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    report_error: str | None = None
+    centre_offset_seconds: int | None = None  # site clock minus centre clock, measured by a report

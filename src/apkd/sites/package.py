@@ -15,6 +15,8 @@ file's ``digest`` (what the centre records for a package and for a results file)
   encrypted under a key derived from the unlock code with scrypt; the associated data binds
   the ciphertext to the package id. Without the code the file reveals no item.
 - A **results** file (``RESULTS_FORMAT``) is signed with the package's site key.
+- A **state report** (``REPORT_FORMAT``) is signed with the site key once the package is
+  unlocked, before that with the package's report key (docs/decisions/042).
 
 The unlock code is 20 characters of Crockford base32 (100 bits) in groups of four, so
 scrypt's cost is a second line of defence, not the only one.
@@ -38,6 +40,7 @@ from apkd.signing.keys import KeyFormatError, b64url_decode, b64url_encode, publ
 
 __all__ = [
     "PACKAGE_FORMAT",
+    "REPORT_FORMAT",
     "RESULTS_FORMAT",
     "Envelope",
     "PackageError",
@@ -54,6 +57,7 @@ __all__ = [
 
 PACKAGE_FORMAT = "apkd-site-package/1"
 RESULTS_FORMAT = "apkd-site-results/1"
+REPORT_FORMAT = "apkd-site-report/1"  # a site's state report (docs/decisions/042)
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -204,7 +208,7 @@ def seal_envelope(fmt: str, body: dict[str, Any], key: Ed25519PrivateKey, kid: s
 
 def open_envelope(data: bytes, fmt: str) -> Envelope:
     """Parse a file of format ``fmt``; :class:`PackageError` when it is not one."""
-    what = "paket ujian" if fmt == PACKAGE_FORMAT else "berkas hasil"
+    what = {PACKAGE_FORMAT: "paket ujian", REPORT_FORMAT: "laporan keadaan lokasi"}.get(fmt, "berkas hasil")
     if len(data) > MAX_FILE_BYTES:
         raise PackageError("too_large", f"Berkas terlalu besar untuk sebuah {what}.")
     try:

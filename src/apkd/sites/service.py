@@ -10,6 +10,7 @@ the centre's item versions. Attempts are the site's own and get new ids at inges
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from apkd.banks.service import current_pool
 from apkd.config import Settings
 from apkd.dbtypes import utcnow
 from apkd.errors import AppError, Forbidden, NotFound
+from apkd.exams.clocks import local_text
 from apkd.exams.models import (
     Attempt,
     ExamSession,
@@ -201,6 +203,10 @@ async def export_package(
     site_jwk = public_jwk(site_key)
     site_kid = thumbprint(site_jwk)
     package_id = secrets.token_hex(16)
+    # Signs the site's state reports before the unlock (in clear: docs/decisions/042).
+    report_key = generate_key()
+    report_jwk = public_jwk(report_key)
+    report_kid = thumbprint(report_jwk)
     code = pkg.new_unlock_code()
     raw_site_key = site_key.private_bytes_raw()
     secret = {
@@ -219,6 +225,7 @@ async def export_package(
             "jwk": {**public_jwk(issuer.private_key), "kid": issuer.kid},
         },
         "site_key": {**site_jwk, "kid": site_kid},
+        "report_key": {"kid": report_kid, "d": b64url_encode(report_key.private_bytes_raw())},
         "session": _row(exam, _SESSION_FIELDS),
         "scheme": _row(scheme, _SCHEME_FIELDS),
         "units": [_row(u, _UNIT_FIELDS) for u in units],
@@ -239,6 +246,8 @@ async def export_package(
             created_at=now,
             expires_at=expires_at,
             created_by=actor,
+            report_kid=report_kid,
+            report_public_jwk=report_jwk,
         )
     )
     await audit.record(
@@ -812,19 +821,37 @@ async def _store_results(db: AsyncSession, row: SitePackage, body: dict[str, Any
 
 # --- state ---------------------------------------------------------------------------------------
 
+# How far a package went, in order; a report never moves a package back (docs/decisions/042).
+STATES = ("exported", "loaded", "unlocked", "sealed", "ingested")
+REPORT_STATES = ("loaded", "unlocked", "sealed")
+_RANK = {name: n for n, name in enumerate(STATES)}
+# A report is a few hundred bytes; anything much bigger is not one.
+REPORT_MAX_BYTES = 16 * 1024
+
 
 def package_state(row: SitePackage) -> str:
-    return "ingested" if row.ingested_at is not None else "exported"
+    """The latest state the centre knows: ingested here, else what the site last reported."""
+    if row.ingested_at is not None:
+        return "ingested"
+    return row.site_state or "exported"
 
 
-def load_state(load: SiteLoad) -> str:
-    if load.pushed_at is not None:
-        return "pushed"
+def site_state(load: SiteLoad) -> str:
+    """The state a site reports: loaded, unlocked or sealed."""
     if load.sealed_at is not None:
         return "sealed"
     if load.unlocked_at is not None:
         return "unlocked"
     return "loaded"
+
+
+def load_state(load: SiteLoad) -> str:
+    return "pushed" if load.pushed_at is not None else site_state(load)
+
+
+def report_due(load: SiteLoad) -> bool:
+    """The centre has not acknowledged the site's current state yet."""
+    return load.reported_state != site_state(load)
 
 
 async def packages(db: AsyncSession) -> list[SitePackage]:
@@ -845,3 +872,285 @@ async def record_push(
     load.push_error = error
     db.add(load)
     await db.flush()
+
+
+# --- state reports (site -> centre) -----------------------------------------------------------------
+
+
+def centre_url(settings: Settings, load: SiteLoad) -> str | None:
+    """Where this site reports: APKD_CENTRE_URL, else the centre's address the package carries."""
+    if settings.centre_url:
+        return settings.centre_url
+    issuer = pkg.open_envelope(load.package_file, pkg.PACKAGE_FORMAT).body.get("issuer")
+    url = issuer.get("url") if isinstance(issuer, dict) else None
+    return str(url).rstrip("/") if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
+async def load_of_session(db: AsyncSession, session_id: int) -> SiteLoad:
+    return await _load_of(db, session_id)
+
+
+async def _report_signer(load: SiteLoad, settings: Settings) -> tuple[Any, str]:
+    if load.site_key_enc is not None:
+        return await _site_key(load, settings), load.site_kid
+    key = pkg.open_envelope(load.package_file, pkg.PACKAGE_FORMAT).body.get("report_key")
+    if not isinstance(key, dict) or not isinstance(key.get("d"), str):
+        raise SiteError(
+            "Paket ini dibuat sebelum ada laporan keadaan; keadaan baru dapat dilaporkan setelah paket dibuka.",
+            code="report_unavailable",
+        )
+    return pkg.private_key_from_raw(b64url_decode(key["d"])), str(key["kid"])
+
+
+async def build_report(
+    db: AsyncSession, settings: Settings, load: SiteLoad, *, now: datetime | None = None
+) -> bytes:
+    """A signed report of this package's state on this site, with a sequence number above
+    every earlier one (the site clock's milliseconds, or the last number + 1 when the clock
+    went back). Flushes the new number; the caller commits before sending."""
+    now = now or utcnow()
+    key, kid = await _report_signer(load, settings)
+    seq = max(load.report_seq + 1, int(now.timestamp() * 1000))
+    sid = load.session_id
+    regs = len((await db.exec(select(Registration.id).where(Registration.session_id == sid))).all())
+    statuses = (await db.exec(select(Attempt.status).where(Attempt.session_id == sid))).all()
+    body = {
+        "package_id": load.package_id,
+        "session_id": sid,
+        "seq": seq,
+        "state": site_state(load),
+        "sent_at": now.isoformat(),
+        "loaded_at": _iso(load.loaded_at),
+        "unlocked_at": _iso(load.unlocked_at),
+        "sealed_at": _iso(load.sealed_at),
+        "load_clock_offset_seconds": load.load_offset_seconds,
+        "unlock_clock_offset_seconds": load.unlock_offset_seconds,
+        "failed_unlocks": load.failed_unlocks,
+        "counts": {
+            "registered": regs,
+            "started": len(statuses),
+            "submitted": sum(1 for x in statuses if x == "submitted"),
+        },
+    }
+    load.report_seq = seq
+    db.add(load)
+    await db.flush()
+    return pkg.seal_envelope(pkg.REPORT_FORMAT, body, key, kid)
+
+
+def answered_offset(text: str) -> int | None:
+    """The site clock's offset the centre measured, from its answer to a report."""
+    try:
+        value = json.loads(text).get("clock_offset_seconds")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def record_report(
+    db: AsyncSession,
+    package_id: str,
+    state: str | None,
+    error: str | None,
+    *,
+    offset: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Note on the site that the centre took the report of ``state`` (and measured the site
+    clock ``offset`` seconds off its own), or (``state`` None) why not."""
+    load = await db.get(SiteLoad, package_id)
+    if load is None:
+        return
+    if state is not None:
+        load.reported_state = state
+        load.reported_at = now or utcnow()
+        load.report_error = None
+        if offset is not None:
+            load.centre_offset_seconds = offset
+    else:
+        load.report_error = (error or "")[:300]
+    db.add(load)
+    await db.flush()
+
+
+def _report_refused(message: str, code: str, status: int = 422) -> SiteError:
+    return SiteError(message, code=code, status=status)
+
+
+def _int(value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(value)
+    return value
+
+
+async def accept_report(db: AsyncSession, data: bytes, *, now: datetime | None = None) -> SitePackage:
+    """Take a site's state report (centre). Verified with the package's site key (or, for
+    ``loaded`` only, its report key); a report not newer than the last one taken is refused
+    (``report_stale``) and changes nothing, so a replayed or late report never moves a state back."""
+    now = now or utcnow()
+    if len(data) > REPORT_MAX_BYTES:
+        raise _report_refused("Laporan keadaan terlalu besar.", "report_too_large", 413)
+    try:
+        env = pkg.open_envelope(data, pkg.REPORT_FORMAT)
+    except pkg.PackageError as exc:
+        raise _refuse(exc, "report") from None
+    package_id = env.body.get("package_id")
+    row = (
+        await db.get(SitePackage, package_id)
+        if isinstance(package_id, str) and len(package_id) <= 32
+        else None
+    )
+    if row is None:
+        raise _report_refused(
+            "Laporan ini bukan untuk paket yang diterbitkan pusat ini.", "report_unknown_package"
+        )
+    by_report_key = row.report_kid is not None and env.kid == row.report_kid
+    jwk = row.report_public_jwk if by_report_key else row.site_public_jwk
+    try:
+        env.verify({**(jwk or {})})
+    except pkg.PackageError as exc:
+        raise _refuse(exc, "report") from None
+    body = env.body
+    try:
+        if body["session_id"] != row.session_id:
+            raise ValueError("session")
+        state = body["state"]
+        if state not in REPORT_STATES:
+            raise ValueError(state)
+        seq = _int(body["seq"], 1, 2**62)
+        sent_at = _req_dt(body["sent_at"])
+        times = {k: _dt(body.get(f"{k}_at")) for k in REPORT_STATES}
+        counts = {k: _int(body["counts"][k], 0, 1_000_000) for k in ("registered", "started", "submitted")}
+        failed = _int(body.get("failed_unlocks", 0), 0, 1_000_000)
+        offsets = {
+            k: None if body.get(k) is None else _int(body[k], -(2**40), 2**40)
+            for k in ("load_clock_offset_seconds", "unlock_clock_offset_seconds")
+        }
+    except (KeyError, TypeError, ValueError, AttributeError, pkg.PackageError):
+        raise _report_refused(
+            "Laporan keadaan bertanda tangan sah tetapi isinya rusak.", "report_malformed"
+        ) from None
+    if by_report_key and state != "loaded":
+        raise _report_refused(
+            "Laporan keadaan setelah paket dibuka harus ditandatangani dengan kunci lokasi.",
+            "report_wrong_signer",
+        )
+    before = row.site_state or "exported"
+    if (_RANK[state], seq) <= (_RANK[before], row.report_seq or 0):
+        raise _report_refused(
+            "Pusat sudah menerima laporan yang lebih baru untuk paket ini; laporan ini diabaikan.",
+            "report_stale",
+            409,
+        )
+    row.site_state = state
+    row.report_seq = seq
+    row.site_loaded_at = times["loaded"]
+    row.site_unlocked_at = times["unlocked"]
+    row.site_sealed_at = times["sealed"]
+    row.last_report_at = now
+    row.clock_offset_seconds = int((sent_at - now).total_seconds())
+    row.site_counts = {**counts, "failed_unlocks": failed, **offsets}
+    db.add(row)
+    if _RANK[state] > _RANK[before]:
+        await audit.record(
+            db,
+            "site.state_reported",
+            "exam_session",
+            row.session_id,
+            actor=f"site:{row.id}",
+            details={
+                "package_id": row.id,
+                "state": state,
+                "at": _iso(times[state]),
+                "clock_offset_seconds": row.clock_offset_seconds,
+                **row.site_counts,
+            },
+        )
+    await db.flush()
+    return row
+
+
+# --- the minutes ---------------------------------------------------------------------------------
+
+
+def offset_text(seconds: int) -> str:
+    """3725 -> "+1 jam 2 menit 5 detik" (the site clock ahead), -4 -> "-4 detik"."""
+    sign = "+" if seconds > 0 else "-" if seconds < 0 else ""
+    s = abs(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    parts = [f"{n} {unit}" for n, unit in ((days, "hari"), (hours, "jam"), (minutes, "menit")) if n]
+    return sign + " ".join([*parts, f"{s} detik"] if s or not parts else parts)
+
+
+async def minutes_notes(db: AsyncSession, session_id: int, tz: str) -> list[str]:
+    """What the minutes say about a session run on a site server (issue 16): on the site from
+    its load, at the centre from the site's reports and the results it took."""
+    load = (await db.exec(select(SiteLoad).where(SiteLoad.session_id == session_id))).first()
+    if load is not None:
+        return _load_notes(load, tz)
+    row = (await db.exec(select(SitePackage).where(SitePackage.session_id == session_id))).first()
+    return [] if row is None else _package_notes(row, tz)
+
+
+def _when(dt: datetime | None, tz: str) -> str:
+    return "-" if dt is None else local_text(dt, tz)
+
+
+def _load_notes(load: SiteLoad, tz: str) -> list[str]:
+    out = [
+        f"Ujian dilaksanakan di server lokasi dengan paket {load.package_id} (dibuat pusat "
+        f"{_when(load.created_at, tz)}, jam pusat). Waktu di bawah menurut jam komputer lokasi.",
+        f"Paket dimuat {_when(load.loaded_at, tz)} (jam lokasi {offset_text(load.load_offset_seconds)} "
+        "sesudah waktu pembuatan paket).",
+    ]
+    if load.unlocked_at is not None:
+        out.append(
+            f"Paket dibuka {_when(load.unlocked_at, tz)} (jam lokasi "
+            f"{offset_text(load.unlock_offset_seconds or 0)} sesudah waktu pembuatan paket)."
+        )
+    else:
+        out.append("Paket belum dibuka.")
+    out.append(f"Kode pembuka salah dimasukkan {load.failed_unlocks} kali.")
+    if load.centre_offset_seconds is not None:
+        out.append(
+            f"Selisih jam komputer lokasi terhadap jam pusat: {offset_text(load.centre_offset_seconds)} "
+            f"(diukur saat laporan ke pusat {_when(load.reported_at, tz)})."
+        )
+    else:
+        out.append(
+            "Selisih jam komputer lokasi terhadap jam pusat belum terukur (belum ada laporan diterima pusat)."
+        )
+    if load.sealed_at is not None:
+        out.append(f"Sesi disegel di lokasi {_when(load.sealed_at, tz)}.")
+    return out
+
+
+def _package_notes(row: SitePackage, tz: str) -> list[str]:
+    out = [f"Sesi ini diujikan di server lokasi dengan paket {row.id}, dibuat {_when(row.created_at, tz)}."]
+    minutes: dict[str, Any] = {}
+    if row.results_file is not None:
+        minutes = pkg.open_envelope(row.results_file, pkg.RESULTS_FORMAT).body.get("minutes") or {}
+    loaded = row.site_loaded_at or _dt(minutes.get("loaded_at"))
+    unlocked = row.site_unlocked_at or _dt(minutes.get("unlocked_at"))
+    if loaded is not None:
+        out.append(f"Dimuat di lokasi {_when(loaded, tz)} (jam lokasi).")
+    if unlocked is not None:
+        offset = minutes.get("unlock_clock_offset_seconds")
+        since = (
+            f"; jam lokasi {offset_text(offset)} sesudah pembuatan paket" if isinstance(offset, int) else ""
+        )
+        out.append(f"Dibuka di lokasi {_when(unlocked, tz)} (jam lokasi{since}).")
+    if row.site_sealed_at is not None:
+        out.append(f"Disegel di lokasi {_when(row.site_sealed_at, tz)} (jam lokasi).")
+    if "failed_unlocks" in minutes:
+        out.append(f"Kode pembuka salah dimasukkan {minutes['failed_unlocks']} kali.")
+    if row.clock_offset_seconds is not None:
+        out.append(
+            f"Selisih jam komputer lokasi terhadap jam pusat pada laporan terakhir: "
+            f"{offset_text(row.clock_offset_seconds)} (diterima {_when(row.last_report_at, tz)})."
+        )
+    if row.ingested_at is not None:
+        out.append(f"Hasil diterima pusat {_when(row.ingested_at, tz)}.")
+    return out

@@ -3,6 +3,7 @@
 // Every datum comes from the JSON API, which decides who sees what (a viewer only its region).
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
+import {initSites, loadSites} from './admin/sites.js';
 
 const api = new Client('admin');
 const ROLES = new Set(['admin', 'auditor', 'viewer']);
@@ -28,6 +29,7 @@ function openTab(name) {
   for (const panel of document.querySelectorAll('.panel')) panel.hidden = panel.id !== `panel-${name}`;
   if (name === 'coverage') loadCoverage();
   if (name === 'renewals') loadRenewals();
+  if (name === 'sites') loadSites(api);
 }
 
 // --- coverage --------------------------------------------------------------------------------------
@@ -554,6 +556,7 @@ function init() {
     api.download(`/api/v1/sessions/${sid}/certificates.zip`, `sertifikat-sesi-${sid}.zip`).catch((err) => banner(describeError(err), 'bad', 8));
   });
   $('reason-form').addEventListener('submit', submitReason);
+  initSites(api);
   $('bank-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkBank(false);
