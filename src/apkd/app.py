@@ -39,6 +39,7 @@ from apkd.registry.ratelimit import public_rate_limit
 from apkd.sites import controllers as sites_controllers
 from apkd.talent import controllers as talent_controllers
 from apkd.translog import controllers as translog_controllers
+from apkd.translog.checkpoints import witness_keys
 from apkd.web import controllers as web_controllers
 from apkd.wiring import wire
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     settings = settings or get_settings()
     configure_password_hashing(settings)
     wire(settings)  # cross-domain hooks (grading's credential effects), with this app's settings
+    witness_keys(settings)  # a bad APKD_LOG_WITNESSES stops the start, not the first cosignature
     passwords.configure(settings.password_hash_concurrency)
 
     @contextlib.asynccontextmanager

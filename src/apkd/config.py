@@ -92,6 +92,9 @@ class Settings:
     centre_url: str = ""
     # Seconds between a site server's tries to report a changed state (0: no reporter).
     site_report_seconds: float = 60.0
+    # The witnesses whose cosignatures of the log's checkpoints are accepted and served
+    # (C2SP vkeys ``name+hash+base64(0x04||key)``, separated by spaces or commas; decision 051).
+    log_witnesses: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -266,6 +269,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         site_mode=_bool_env(env_map, "APKD_SITE_MODE"),
         centre_url=_centre_url(env_map.get("APKD_CENTRE_URL", "")),
         site_report_seconds=_float_env(env_map, "APKD_SITE_REPORT_SECONDS", Settings.site_report_seconds),
+        log_witnesses=tuple(env_map.get("APKD_LOG_WITNESSES", "").replace(",", " ").split()),
     )
 
 

@@ -177,6 +177,22 @@ CATALOG: dict[str, tuple[int, str]] = {
     "invalid_tree_size": (400, "Ukuran pohon harus bilangan bulat 0 atau lebih."),
     "invalid_range": (400, "Rentang tidak valid: end lebih kecil dari start."),
     "invalid_proof_request": (400, "Permintaan bukti tidak valid."),
+    "invalid_note": (
+        400,
+        "Catatan checkpoint tidak berformat C2SP signed note (isi checkpoint, baris kosong, baris tanda tangan '— ').",
+    ),
+    "checkpoint_unknown": (
+        409,
+        "Checkpoint yang ditandatangani saksi bukan checkpoint yang pernah ditandatangani log ini (origin, ukuran, atau akar berbeda).",
+    ),
+    "cosignature_refused": (
+        422,
+        "Tidak ada cosignature dari saksi yang dikenal log ini (APKD_LOG_WITNESSES). Periksa nama dan kunci saksi.",
+    ),
+    "cosignature_invalid": (
+        422,
+        "Cosignature saksi tidak sah: tanda tangan tidak cocok, ukurannya salah, atau waktunya di masa depan.",
+    ),
     "index_out_of_range": (400, "Indeks harus lebih kecil dari ukuran pohon."),
     "first_after_second": (400, "first tidak boleh lebih besar dari second."),
     "first_not_positive": (

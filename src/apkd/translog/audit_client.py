@@ -10,7 +10,11 @@ server says without proof, and recomputes nothing it can have proven instead:
    local JSON state file) to the new one; a smaller tree or a failing proof means the log
    rewrote its history;
 4. for each credential number asked: its leaves (``/api/v1/log/lookup``) are proven included
-   in the signed tree by inclusion proofs over their exact bytes.
+   in the signed tree by inclusion proofs over their exact bytes;
+5. with witness keys (``--witness-key``, C2SP vkeys): the checkpoint note
+   (``/api/v1/log/checkpoint.note``) is signed by the log key and cosigned by at least
+   ``quorum`` of those witnesses (C2SP tlog-cosignature), and it names the same tree as the
+   JSON checkpoint (or one the JSON checkpoint is proven to extend).
 
 Every check is reported (in Indonesian); a check that could not run is a failure. The new
 checkpoint is saved only when the key, the signature and the consistency all hold, so an
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import re
@@ -35,7 +40,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from apkd.signing.keys import KeyFormatError, public_key_from_jwk, thumbprint
-from apkd.translog import merkle
+from apkd.translog import cosign, merkle
 
 __all__ = [
     "AuditReport",
@@ -53,9 +58,10 @@ class Check:
     name: str
     ok: bool
     detail: str
+    info: bool = False  # a finding that fails nothing by itself (a witness short of the quorum)
 
     def line(self) -> str:
-        return f"[{'OK' if self.ok else 'GAGAL'}] {self.detail}"
+        return f"[{'INFO' if self.info else 'OK' if self.ok else 'GAGAL'}] {self.detail}"
 
 
 @dataclass
@@ -68,8 +74,8 @@ class AuditReport:
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
-    def add(self, name: str, ok: bool, detail: str) -> bool:
-        self.checks.append(Check(name, ok, detail))
+    def add(self, name: str, ok: bool, detail: str, *, info: bool = False) -> bool:
+        self.checks.append(Check(name, ok or info, detail, info))
         return ok
 
     def lines(self) -> list[str]:
@@ -154,6 +160,8 @@ async def audit_log(
     transport: httpx.AsyncBaseTransport | None = None,
     client: httpx.AsyncClient | None = None,
     http_timeout: float = 20.0,
+    witnesses: Sequence[cosign.WitnessKey] = (),
+    quorum: int | None = None,
 ) -> AuditReport:
     """Audit the log at ``url`` (the apkd base URL); see the module docstring.
 
@@ -162,13 +170,22 @@ async def audit_log(
     """
     base = url.rstrip("/")
     state_path = state_path or default_state_path(base)
+    witness = _Witnesses(tuple(witnesses), len(witnesses) if quorum is None else quorum)
     if client is not None:
-        return await _audit(client, base, state_path, numbers)
+        return await _audit(client, base, state_path, numbers, witness)
     async with httpx.AsyncClient(transport=transport or TRANSPORT, timeout=http_timeout) as http:
-        return await _audit(http, base, state_path, numbers)
+        return await _audit(http, base, state_path, numbers, witness)
 
 
-async def _audit(http: httpx.AsyncClient, base: str, state_path: Path, numbers: Sequence[str]) -> AuditReport:
+@dataclass(frozen=True)
+class _Witnesses:
+    keys: tuple[cosign.WitnessKey, ...]
+    quorum: int
+
+
+async def _audit(
+    http: httpx.AsyncClient, base: str, state_path: Path, numbers: Sequence[str], witnesses: _Witnesses
+) -> AuditReport:
     report = AuditReport()
     api = f"{base}/api/v1/log"
 
@@ -242,7 +259,12 @@ async def _audit(http: httpx.AsyncClient, base: str, state_path: Path, numbers: 
     for number in numbers:
         await _check_number(http, api, report, number, size, root)
 
-    if key_ok and consistent:
+    # 5. the witnesses' cosignatures
+    witnessed = True
+    if witnesses.keys:
+        witnessed = await _check_witnesses(http, api, report, witnesses, public, size, root)
+
+    if key_ok and consistent and witnessed:
         _save_state(
             state_path,
             {
@@ -355,3 +377,120 @@ async def _check_number(
                 f"Bukti inklusi entri #{index} ({kind}) nomor {number} GAGAL: isi entri tidak sesuai "
                 "dengan akar yang ditandatangani (diubah?).",
             )
+
+
+async def _get_text(http: httpx.AsyncClient, url: str) -> str:
+    try:
+        r = await http.get(url, headers={"Accept": "text/plain"})
+    except httpx.HTTPError as exc:
+        raise _FetchError(f"tidak dapat menghubungi {url}: {type(exc).__name__}") from None
+    if r.status_code != 200:
+        raise _FetchError(f"{url} menjawab HTTP {r.status_code}")
+    return r.text
+
+
+def _note_checkpoint(body: str) -> tuple[str, int, bytes]:
+    lines = body.split("\n")[:-1]
+    if len(lines) < 3 or not lines[1].isdigit():
+        raise _FetchError("isi catatan checkpoint bukan origin, ukuran dan akar")
+    return lines[0], int(lines[1]), _b64(lines[2], "akar pada catatan checkpoint")
+
+
+async def _check_witnesses(
+    http: httpx.AsyncClient,
+    api: str,
+    report: AuditReport,
+    witnesses: _Witnesses,
+    log_key: Any,
+    size: int,
+    root: bytes,
+) -> bool:
+    """The note is the log's (signed with its key under the origin's name), names the audited
+    tree (or one it extends), and carries valid cosignatures of at least ``quorum`` witnesses."""
+    try:
+        note = await _get_text(http, f"{api}/checkpoint.note")
+        body, lines = cosign.parse_note(note)
+        origin, note_size, note_root = _note_checkpoint(body)
+    except (_FetchError, cosign.CosignError) as exc:
+        return report.add("witness_note", False, f"Catatan checkpoint untuk saksi tidak dapat dibaca: {exc}")
+    public_raw = log_key.public_bytes_raw()
+    log_hash = hashlib.sha256(origin.encode() + b"\n\x01" + public_raw).digest()[:4]
+    signed = False
+    for line in lines:
+        try:
+            name, blob = cosign.parse_signature_line(line)
+        except cosign.CosignError:
+            continue
+        if name == origin and blob[:4] == log_hash:
+            try:
+                log_key.verify(blob[4:], body.encode("utf-8"))
+                signed = True
+            except Exception:  # InvalidSignature
+                return report.add(
+                    "witness_note", False, "Tanda tangan log pada catatan checkpoint TIDAK SAH."
+                )
+    if not signed:
+        return report.add(
+            "witness_note", False, f"Catatan checkpoint tidak ditandatangani kunci log ({origin})."
+        )
+    if note_size > size or (note_size == size and note_root != root):
+        return report.add(
+            "witness_note",
+            False,
+            f"Catatan checkpoint (ukuran {note_size}) tidak sama dengan checkpoint JSON (ukuran {size}): "
+            "log menunjukkan dua riwayat berbeda?",
+        )
+    if note_size < size:
+        try:
+            body_json = await _get(http, f"{api}/proof/consistency", {"first": note_size, "second": size})
+            path = [_b64(p, "bukti konsistensi") for p in body_json.get("path", [])]
+        except (_FetchError, AttributeError, TypeError) as exc:
+            return report.add(
+                "witness_note", False, f"Bukti konsistensi catatan saksi tidak dapat diambil: {exc}"
+            )
+        if note_size and not merkle.verify_consistency(note_size, size, note_root, root, path):
+            return report.add(
+                "witness_note",
+                False,
+                f"Checkpoint yang disaksikan (ukuran {note_size}) bukan awal log ukuran {size}.",
+            )
+    report.add("witness_note", True, f"Catatan checkpoint ukuran {note_size} ditandatangani kunci log.")
+    now = datetime.now(UTC).timestamp()
+    good = 0
+    for key in witnesses.keys:
+        found: cosign.Cosignature | None = None
+        forged = ""
+        for line in lines:
+            try:
+                got = cosign.verify_cosignature(key, body, line)
+            except cosign.CosignError as exc:
+                forged = str(exc)
+                continue
+            if got is not None:
+                found = got
+        if forged:  # a line in this witness's name and key ID that does not verify: an alarm
+            report.add(f"witness:{key.name}", False, f"Saksi {key.name}: {forged}.")
+            continue
+        if found is None:
+            report.add(
+                f"witness:{key.name}",
+                False,
+                f"Saksi {key.name} belum menyaksikan checkpoint ukuran {note_size}.",
+                info=True,
+            )
+            continue
+        if found.timestamp > now + 600:
+            report.add(f"witness:{key.name}", False, f"Saksi {key.name}: waktu cosignature di masa depan.")
+            continue
+        when = datetime.fromtimestamp(found.timestamp, UTC).isoformat(timespec="seconds")
+        report.add(
+            f"witness:{key.name}",
+            True,
+            f"Saksi {key.name} menyaksikan checkpoint ukuran {note_size} ({when}).",
+        )
+        good += 1
+    return report.add(
+        "witness_quorum",
+        good >= witnesses.quorum,
+        f"Cosignature sah dari {good} dari {len(witnesses.keys)} saksi (minimal {witnesses.quorum}).",
+    )

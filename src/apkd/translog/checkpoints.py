@@ -22,18 +22,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from apkd.config import Settings
+from apkd.config import ConfigError, Settings
 from apkd.db import is_postgres
 from apkd.dbtypes import table_of
+from apkd.errors import BadRequest, Conflict, Unprocessable
 from apkd.signing import keys as keylib
 from apkd.signing import keystore
 from apkd.signing.models import KeyPurpose, SigningKey
-from apkd.translog import merkle
-from apkd.translog.models import LogCheckpoint, LogHead
+from apkd.translog import cosign, merkle
+from apkd.translog.models import LogCheckpoint, LogCosignature, LogHead
 from apkd.translog.service import root_at
 
 __all__ = [
     "Checkpoint",
+    "CosignResult",
+    "accept_cosignatures",
     "checkpoint_note",
     "current_checkpoint",
     "current_checkpoint_note",
@@ -43,12 +46,15 @@ __all__ = [
     "log_public_jwk",
     "note_key_hash",
     "note_verifier_key",
+    "witness_keys",
 ]
 
 ED25519_NOTE_TYPE = b"\x01"  # the C2SP signed-note signature type of Ed25519
 
 _HEAD = table_of(LogHead)
 _CHECKPOINT = table_of(LogCheckpoint)
+_COSIGNATURE = table_of(LogCosignature)
+FUTURE_SLACK_SECONDS = 600  # a witness's clock may run this far ahead of ours
 _SIGNED = (_CHECKPOINT.c.root_hash, _CHECKPOINT.c.timestamp_ms, _CHECKPOINT.c.signature, _CHECKPOINT.c.key_id)
 
 
@@ -161,7 +167,139 @@ def checkpoint_note(origin: str, tree_size: int, root_hash: str, private_key: Ed
 
 async def current_checkpoint_note(session: AsyncSession, settings: Settings) -> str:
     """The current checkpoint (the stored one of this tree size) as a signed note, signed
-    with the active log key under the name :func:`log_origin`."""
+    with the active log key under the name :func:`log_origin`, followed by the witnesses'
+    cosignature lines of this size (in witness-name order)."""
     cp = await current_checkpoint(session, settings)
     signer = await keystore.signer(session, settings, KeyPurpose.LOG)
-    return checkpoint_note(log_origin(settings.base_url), cp.tree_size, cp.root_hash, signer.private_key)
+    note = checkpoint_note(log_origin(settings.base_url), cp.tree_size, cp.root_hash, signer.private_key)
+    conn = await session.connection()
+    lines = (
+        await conn.execute(
+            select(_COSIGNATURE.c.line)
+            .where(_COSIGNATURE.c.tree_size == cp.tree_size)
+            .order_by(_COSIGNATURE.c.witness)
+        )
+    ).scalars()
+    return note + "".join(f"{line}\n" for line in lines)
+
+
+# --- Witness cosignatures (C2SP tlog-cosignature; decision 051) ------------------------------
+
+
+_WITNESS_CACHE: dict[tuple[str, ...], tuple[cosign.WitnessKey, ...]] = {}
+
+
+def witness_keys(settings: Settings) -> tuple[cosign.WitnessKey, ...]:
+    """The witnesses of ``APKD_LOG_WITNESSES``, parsed once per distinct setting; a key that is
+    not a C2SP Ed25519 cosignature vkey is a configuration error."""
+    raw = settings.log_witnesses
+    keys = _WITNESS_CACHE.get(raw)
+    if keys is None:
+        parsed: list[cosign.WitnessKey] = []
+        for vkey in raw:
+            try:
+                parsed.append(cosign.parse_witness_key(vkey))
+            except cosign.CosignError as exc:
+                raise ConfigError(f"APKD_LOG_WITNESSES: {exc}") from None
+        if len({k.name for k in parsed}) != len(parsed):
+            raise ConfigError("APKD_LOG_WITNESSES: nama saksi yang sama muncul dua kali")
+        keys = _WITNESS_CACHE[raw] = tuple(parsed)
+    return keys
+
+
+@dataclass(frozen=True)
+class CosignResult:
+    tree_size: int
+    witnesses: tuple[str, ...]
+
+
+async def accept_cosignatures(
+    session: AsyncSession, settings: Settings, note: str, *, now: float | None = None
+) -> CosignResult:
+    """Take the cosignatures in ``note`` (a checkpoint of this log as a signed note, with one or
+    more witness signature lines, as a witness answers) from the configured witnesses; each is
+    verified over the note body, which must be a checkpoint this log signed. A witness's newer
+    cosignature of the same tree size replaces its older one. Flushes; the request commits."""
+    try:
+        body, lines = cosign.parse_note(note)
+    except cosign.CosignError as exc:
+        raise BadRequest(f"Catatan checkpoint tidak dapat dibaca: {exc}.", code="invalid_note") from None
+    size, root = _parse_body(body, log_origin(settings.base_url))
+    conn = await session.connection()
+    stored = (
+        await conn.execute(select(_CHECKPOINT.c.root_hash).where(_CHECKPOINT.c.tree_size == size))
+    ).scalar_one_or_none()
+    if stored is None or stored != root:
+        raise Conflict(
+            f"Log ini tidak pernah menandatangani checkpoint berukuran {size} dengan akar tersebut.",
+            code="checkpoint_unknown",
+        )
+    keys = witness_keys(settings)
+    if not keys:
+        raise Unprocessable(
+            "Log ini tidak mengenal saksi mana pun (APKD_LOG_WITNESSES kosong).", code="cosignature_refused"
+        )
+    limit = int(now if now is not None else time.time()) + FUTURE_SLACK_SECONDS
+    found: dict[str, cosign.Cosignature] = {}
+    for line in lines:
+        for key in keys:
+            try:
+                got = cosign.verify_cosignature(key, body, line)
+            except cosign.CosignError as exc:
+                raise Unprocessable(f"Cosignature ditolak: {exc}.", code="cosignature_invalid") from None
+            if got is None:
+                continue
+            if got.timestamp > limit:
+                raise Unprocessable(
+                    f"Cosignature saksi {key.name} bertanggal di masa depan.", code="cosignature_invalid"
+                )
+            found[key.name] = got
+    if not found:
+        raise Unprocessable(
+            "Catatan ini tidak memuat cosignature dari saksi yang dikenal log ini.",
+            code="cosignature_refused",
+        )
+    existing = {
+        row[0]: int(row[1])
+        for row in await conn.execute(
+            select(_COSIGNATURE.c.witness, _COSIGNATURE.c.timestamp).where(
+                _COSIGNATURE.c.tree_size == size, _COSIGNATURE.c.witness.in_(list(found))
+            )
+        )
+    }
+    for name, cs in found.items():
+        values = {"key_id": cs.key_id.hex(), "timestamp": cs.timestamp, "line": cs.line}
+        if name not in existing:
+            await conn.execute(_COSIGNATURE.insert().values(tree_size=size, witness=name, **values))
+        elif cs.timestamp > existing[name]:
+            await conn.execute(
+                _COSIGNATURE.update()
+                .where(_COSIGNATURE.c.tree_size == size, _COSIGNATURE.c.witness == name)
+                .values(**values)
+            )
+    return CosignResult(size, tuple(sorted(found)))
+
+
+def _parse_body(body: str, origin: str) -> tuple[int, str]:
+    """(tree size, base64 root) of a checkpoint note body of this log (origin, size, root)."""
+    lines = body.split("\n")[:-1]
+    if len(lines) != 3:
+        raise BadRequest(
+            "Isi checkpoint harus tiga baris: origin, ukuran pohon, dan hash akar base64.",
+            code="invalid_note",
+        )
+    got_origin, size_text, root = lines
+    if got_origin != origin:
+        raise Conflict(
+            f"Checkpoint ini milik log {got_origin!r}, bukan log ini ({origin}).", code="checkpoint_unknown"
+        )
+    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")) or len(size_text) > 19:
+        raise BadRequest("Ukuran pohon pada checkpoint bukan bilangan desimal yang sah.", code="invalid_note")
+    try:
+        if len(base64.b64decode(root, validate=True)) != 32:
+            raise ValueError
+    except ValueError:
+        raise BadRequest(
+            "Hash akar pada checkpoint bukan base64 SHA-256 yang sah.", code="invalid_note"
+        ) from None
+    return int(size_text), root

@@ -29,15 +29,48 @@ def register(main: click.Group) -> None:
         multiple=True,
         help="Nomor kredensial yang entrinya harus terbukti tercatat (boleh diulang).",
     )
-    def verify(url: str, state: Path | None, numbers: tuple[str, ...]) -> None:
-        """Audit log transparansi di URL: tanda tangan, konsistensi, dan inklusi entri."""
+    @click.option(
+        "--witness-key",
+        "witness_keys",
+        multiple=True,
+        help="Kunci verifikasi saksi (vkey C2SP nama+hash+base64) yang cosignature-nya wajib ada (boleh diulang).",
+    )
+    @click.option(
+        "--witness-quorum",
+        "quorum",
+        type=int,
+        default=None,
+        help="Jumlah minimal saksi yang harus menyaksikan checkpoint (bawaan: semua --witness-key).",
+    )
+    def verify(
+        url: str,
+        state: Path | None,
+        numbers: tuple[str, ...],
+        witness_keys: tuple[str, ...],
+        quorum: int | None,
+    ) -> None:
+        """Audit log transparansi di URL: tanda tangan, konsistensi, inklusi entri, dan saksi."""
         from apkd.translog.audit_client import audit_log, default_state_path
+        from apkd.translog.cosign import CosignError, parse_witness_key
 
         if not url.startswith(("http://", "https://")):
             click.echo("Galat: URL harus diawali http:// atau https://", err=True)
             sys.exit(1)
+        try:
+            witnesses = [parse_witness_key(k) for k in witness_keys]
+        except CosignError as exc:
+            click.echo(f"Galat: --witness-key: {exc}", err=True)
+            sys.exit(2)
+        if quorum is not None and not 1 <= quorum <= len(witnesses):
+            click.echo(
+                f"Galat: --witness-quorum harus antara 1 dan jumlah --witness-key ({len(witnesses)}).",
+                err=True,
+            )
+            sys.exit(2)
         state_path = state or default_state_path(url)
-        report = asyncio.run(audit_log(url, state_path=state_path, numbers=numbers))
+        report = asyncio.run(
+            audit_log(url, state_path=state_path, numbers=numbers, witnesses=witnesses, quorum=quorum)
+        )
         for line in report.lines():
             click.echo(line)
         if report.state_saved:

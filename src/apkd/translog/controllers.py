@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get, post
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings
@@ -21,6 +21,7 @@ from apkd.translog import checkpoints, merkle, service
 from apkd.translog.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
+    CosignaturesOut,
     EntriesOut,
     EntryOut,
     InclusionProofOut,
@@ -31,6 +32,7 @@ IMMUTABLE = "public, max-age=86400, immutable"
 CHECKPOINT_CACHE = "public, max-age=10, must-revalidate"
 KEY_CACHE = "public, max-age=300"
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
+COSIGNATURE_MAX_BYTES = 16 * 1024  # a checkpoint and a few dozen signature lines
 
 
 def _b64(data: bytes) -> str:
@@ -87,6 +89,26 @@ class LogController(Controller):
             media_type=NOTE_MEDIA_TYPE,
             headers={"Vary": "Accept"},
         )
+
+    @post(
+        "/cosignatures",
+        opt={"public": True},
+        status_code=200,
+        request_max_body_size=COSIGNATURE_MAX_BYTES,
+    )
+    async def cosignatures(
+        self, request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+    ) -> CosignaturesOut:
+        """A witness hands in its cosignature of a checkpoint (C2SP tlog-cosignature): the body is
+        the checkpoint note (`text/plain`) with the witness's signature line(s), as a witness
+        answers. No login: only the witnesses of `APKD_LOG_WITNESSES` are taken, each verified
+        over a checkpoint this log signed; they are then served with that size's note."""
+        try:
+            note = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("Catatan checkpoint harus teks UTF-8.", code="invalid_utf8") from None
+        done = await checkpoints.accept_cosignatures(db, settings, note)
+        return CosignaturesOut(tree_size=done.tree_size, witnesses=list(done.witnesses))
 
     @get("/key", opt={"public": True})
     async def key(self, db: AsyncSession, settings: Settings) -> Response[dict[str, Any]]:

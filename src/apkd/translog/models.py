@@ -53,3 +53,18 @@ class LogCheckpoint(SQLModel, table=True):
     timestamp_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
     signature: str = Field(max_length=128)
     key_id: str = Field(max_length=64)
+
+
+class LogCosignature(SQLModel, table=True):
+    """A witness's cosignature (C2SP tlog-cosignature) of the checkpoint of one tree size, as the
+    witness handed it in and the server verified it against ``APKD_LOG_WITNESSES``. Served with
+    the checkpoint note of that size; a later cosignature of the same witness replaces it."""
+
+    __tablename__ = "log_cosignature"
+
+    tree_size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    witness: str = Field(primary_key=True, max_length=255)
+    key_id: str = Field(max_length=8)
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    line: str = Field(max_length=512)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

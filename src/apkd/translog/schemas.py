@@ -40,3 +40,8 @@ class ConsistencyProofOut(Struct):
     first: int
     second: int
     path: list[str]
+
+
+class CosignaturesOut(Struct):
+    tree_size: int  # the size of the cosigned checkpoint
+    witnesses: list[str]  # the witnesses whose cosignatures were verified (and stored)
