@@ -181,13 +181,31 @@ async def db(clean: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-@pytest.fixture
-def app(settings: Settings, clean: AsyncEngine) -> Any:
-    """The app makes its own engine: the test client serves it from another event loop,
-    and database connections belong to the loop that opened them."""
+@pytest.fixture(scope="session")
+def built_app(settings: Settings) -> Any:
+    """The app of the test settings, built once per worker (building one takes about 0.1 s:
+    Litestar prepares every handler's signature). Each test's client runs its lifespan
+    afresh (own engine, own sweeper); the per-worker caches are module-level either way
+    (docs/caches.md)."""
     from apkd.app import create_app
 
     return create_app(settings)
+
+
+@pytest.fixture
+def app(settings: Settings, clean: AsyncEngine, built_app: Any) -> Any:
+    """The app makes its own engine: the test client serves it from another event loop,
+    and database connections belong to the loop that opened them. Another test may have
+    built an app with other settings since, so this process is configured for these again."""
+    from apkd.app import configure_process
+
+    configure_process(settings)
+    # what an earlier test put into the app's state (a counter, a broken session factory) goes
+    initial = built_app.state.setdefault("_initial_state", dict(built_app.state))
+    for key in [k for k in built_app.state if k not in initial and k != "_initial_state"]:
+        del built_app.state[key]
+    built_app.state.update(initial)
+    return built_app
 
 
 @pytest.fixture

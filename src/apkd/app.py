@@ -84,12 +84,20 @@ async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
-    settings = settings or get_settings()
+def configure_process(settings: Settings) -> None:
+    """What a process running an app with ``settings`` sets once, outside the app object: the
+    password hasher, the cross-domain hooks (grading's credential effects, the site gate) and
+    the check of the witness keys. ``create_app`` calls it; a test that reuses a built app calls
+    it again, since another app built in between may have rewired the hooks."""
     configure_password_hashing(settings)
     wire(settings)  # cross-domain hooks (grading's credential effects), with this app's settings
     witness_keys(settings)  # a bad APKD_LOG_WITNESSES stops the start, not the first cosignature
     passwords.configure(settings.password_hash_concurrency)
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_process(settings)
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
