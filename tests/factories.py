@@ -1,5 +1,6 @@
-"""Factories for tests and benchmarks, in one place: users, and exam outcomes without sitting
-the exam (a session, registrations, attempts, results). Tests import it as ``factories`` (pytest
+"""Factories for tests and benchmarks, in one place: users, the test bank, live exam sessions
+(bank imported, staff and candidates, registered and admitted as asked), and exam outcomes
+without sitting the exam (a session, registrations, attempts, results). Tests import it as ``factories`` (pytest
 puts tests/ on the path); ``python -m bench`` from the repo root as ``tests.factories``. It is
 not part of the installed package.
 
@@ -26,12 +27,31 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.accounts.models import User
 from apkd.accounts.schemas import UserCreate
+from apkd.accounts.security import Principal
 from apkd.accounts.service import create_user
+from apkd.banks.bankfile import parse_bank
 from apkd.banks.models import Scheme, SchemeUnit
+from apkd.banks.service import import_bank
+from apkd.db import utcnow
+from apkd.exams import proctoring, sessions
 from apkd.exams.models import Attempt, ExamSession, Registration
+from apkd.exams.schemas import SessionCreate
 from apkd.grading.models import Result
 
-__all__ = ["PASSWORD", "SAMPLE_SCHEME", "Outcomes", "create_test_user", "passed_results", "sample_scheme"]
+__all__ = [
+    "PASSWORD",
+    "SAMPLE_SCHEME",
+    "ExamSetup",
+    "Outcomes",
+    "bank_text",
+    "create_test_user",
+    "exam_setup",
+    "import_bank_text",
+    "passed_results",
+    "principal_of",
+    "create_exam_session",
+    "sample_scheme",
+]
 
 PASSWORD = "rahasia-123"
 
@@ -174,3 +194,143 @@ async def passed_results(
     session.add_all(results)
     await session.flush()
     return Outcomes(session=exam, attempts=attempts, results=results)
+
+
+# --- the test bank and live sessions -----------------------------------------------------------
+
+
+def bank_text(
+    per_unit: int = 6, items_per_form: int = 3, version: str = "2026.1", stem_suffix: str = ""
+) -> str:
+    """The tests' bank file (scheme UJI): two units of ``per_unit`` items (single, multiple and
+    numeric in turn), ``items_per_form`` drawn from each."""
+    lines = [
+        "scheme:",
+        "  code: UJI",
+        f'  version: "{version}"',
+        "  title: Skema Uji Bendahara",
+        "  position: Bendahara Uji",
+        "  duration_minutes: 30",
+        "  validity_months: 36",
+        "  pass_score: 70",
+        "  units:",
+        "    - code: UJI.A",
+        "      title: Unit A",
+        f"      items_per_form: {items_per_form}",
+        "    - code: UJI.B",
+        "      title: Unit B",
+        f"      items_per_form: {items_per_form}",
+        "items:",
+    ]
+    for unit in ("A", "B"):
+        for n in range(1, per_unit + 1):
+            kind = ("single", "multiple", "numeric")[n % 3]
+            lines += [
+                f"  - id: UJI-{unit}-{n:03d}",
+                f"    unit: UJI.{unit}",
+                f"    type: {kind}",
+                f'    stem: "Soal {unit}{n}{stem_suffix}: berapa dan apa?"',
+            ]
+            if kind == "numeric":
+                lines += [f"    answer: {n * 1000}", "    tolerance: 0.5", "    points: 2"]
+            elif kind == "single":
+                lines += ["    options: {a: SPM, b: SPD, c: RKA, d: DPA}", "    answer: c"]
+            else:
+                lines += ["    options: {a: SP2D, b: SPP, c: SPJ, d: BKU}", "    answer: [a, d]"]
+    return "\n".join(lines) + "\n"
+
+
+async def import_bank_text(session: AsyncSession, source: str, name: str = "uji.yaml") -> None:
+    """Import a bank file's text (it must have no errors). Flushed, not committed."""
+    bank, errors = parse_bank(source, name)
+    assert errors == [], errors
+    await import_bank(session, bank, actor="test")
+
+
+def principal_of(user: User) -> Principal:
+    """A principal of ``user`` for calling services directly (a login id of its own)."""
+    return Principal(user.id or 0, user.username, str(user.role), f"sid-{user.username}", 0)
+
+
+async def create_exam_session(
+    factory: Any,
+    admin: User,
+    proctors: Sequence[str],
+    *,
+    starts: datetime | None = None,
+    ends: datetime | None = None,
+    title: str = "Ujian Sertifikasi Uji, Kalabahi",
+    venue: str = "UPT Pelatihan Kerja Kalabahi",
+) -> int:
+    """A session of scheme UJI through the service, committed (default: started an hour ago,
+    ending in five); its id."""
+    now = utcnow()
+    async with factory() as s:
+        exam = await sessions.create_session(
+            s,
+            SessionCreate(
+                scheme_code="UJI",
+                title=title,
+                venue=venue,
+                starts_at=starts or now - timedelta(hours=1),
+                ends_at=ends or now + timedelta(hours=5),
+                proctors=list(proctors),
+            ),
+            principal=principal_of(admin),
+        )
+        await s.commit()
+        return exam.id or 0
+
+
+@dataclass
+class ExamSetup:
+    session_id: int
+    users: dict[str, User]
+    registrations: dict[str, int]
+
+    def principal(self, username: str) -> Principal:
+        return principal_of(self.users[username])
+
+
+async def exam_setup(
+    factory: Any,
+    *,
+    bank_source: str | None = None,
+    starts: datetime | None = None,
+    ends: datetime | None = None,
+    proctors: Sequence[str] = ("pengawas1",),
+    candidates: Sequence[str] = ("peserta1", "peserta2"),
+    admit: bool = False,
+    title: str = "Ujian Sertifikasi Uji, Kalabahi",
+    venue: str = "UPT Pelatihan Kerja Kalabahi",
+) -> ExamSetup:
+    """A live session of the test bank through the services, committed: the bank imported, an
+    admin ``admin1``, the proctors (the first one proctors the session) and the candidates
+    created (password :data:`PASSWORD`, full name the username titled), the candidates
+    registered and, if asked, admitted. ``factory`` makes database sessions
+    (``apkd.db.session_factory(engine)``)."""
+    async with factory() as s:
+        await import_bank_text(s, bank_source or bank_text())
+        users: dict[str, User] = {}
+        people = [("admin", "admin1")] + [("proctor", n) for n in proctors]
+        people += [("candidate", n) for n in candidates]
+        for i, (role, name) in enumerate(people, start=1):
+            users[name] = await create_test_user(s, i, role, name, full_name=name.title())
+        await s.commit()
+    setup = ExamSetup(0, users, {})
+    setup.session_id = await create_exam_session(
+        factory, users["admin1"], proctors[:1], starts=starts, ends=ends, title=title, venue=venue
+    )
+    admin = setup.principal("admin1")
+    async with factory() as s:
+        for name in candidates:
+            reg, _ = await sessions.register_candidate(s, setup.session_id, name, principal=admin)
+            setup.registrations[name] = reg.id or 0
+        await s.commit()
+    if admit:
+        proctor = setup.principal(proctors[0])
+        async with factory() as s:
+            for reg_id in setup.registrations.values():
+                await proctoring.admit(s, reg_id, proctor)
+            await s.commit()
+    return setup

@@ -9,55 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from apkd.banks.bankfile import parse_bank
-from apkd.banks.service import import_bank
-from apkd.db import session_factory, utcnow
-
-
-def bank_text(
-    per_unit: int = 6, items_per_form: int = 3, version: str = "2026.1", stem_suffix: str = ""
-) -> str:
-    lines = [
-        "scheme:",
-        "  code: UJI",
-        f'  version: "{version}"',
-        "  title: Skema Uji Bendahara",
-        "  position: Bendahara Uji",
-        "  duration_minutes: 30",
-        "  validity_months: 36",
-        "  pass_score: 70",
-        "  units:",
-        "    - code: UJI.A",
-        "      title: Unit A",
-        f"      items_per_form: {items_per_form}",
-        "    - code: UJI.B",
-        "      title: Unit B",
-        f"      items_per_form: {items_per_form}",
-        "items:",
-    ]
-    for unit in ("A", "B"):
-        for n in range(1, per_unit + 1):
-            kind = ("single", "multiple", "numeric")[n % 3]
-            lines += [
-                f"  - id: UJI-{unit}-{n:03d}",
-                f"    unit: UJI.{unit}",
-                f"    type: {kind}",
-                f'    stem: "Soal {unit}{n}{stem_suffix}: berapa dan apa?"',
-            ]
-            if kind == "numeric":
-                lines += [f"    answer: {n * 1000}", "    tolerance: 0.5", "    points: 2"]
-            elif kind == "single":
-                lines += ["    options: {a: SPM, b: SPD, c: RKA, d: DPA}", "    answer: c"]
-            else:
-                lines += ["    options: {a: SP2D, b: SPP, c: SPJ, d: BKU}", "    answer: [a, d]"]
-    return "\n".join(lines) + "\n"
+from apkd.db import session_factory
+from factories import bank_text, create_exam_session, import_bank_text
 
 
 async def import_text(engine: Any, source: str) -> None:
-    bank, errors = parse_bank(source, "uji.yaml")
-    assert errors == [], errors
     async with session_factory(engine)() as s:
-        await import_bank(s, bank, actor="test")
+        await import_bank_text(s, source)
         await s.commit()
 
 
@@ -119,27 +77,17 @@ class World:
 @pytest.fixture
 async def world(client, clean, make_user, login) -> World:
     await import_text(clean, bank_text())
-    await make_user("admin", username="admin1")
+    admin_user = await make_user("admin", username="admin1")
     await make_user("proctor", username="pengawas1")
     await make_user("proctor", username="pengawas2")
-    admin = await login("admin1")
-    proctor = await login("pengawas1")
-    now = utcnow()
-    r = await client.post(
-        "/api/v1/sessions",
-        headers=admin,
-        json={
-            "scheme_code": "UJI",
-            "title": "Ujian Sertifikasi Uji, Kalabahi",
-            "venue": "UPT Pelatihan Kerja Kalabahi",
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "ends_at": (now + timedelta(hours=5)).isoformat(),
-            "proctors": ["pengawas1"],
-        },
-    )
-    assert r.status_code == 201, r.text
+    session_id = await create_exam_session(session_factory(clean), admin_user, ["pengawas1"])
     w = World(
-        client=client, engine=clean, admin=admin, proctor=proctor, session_id=r.json()["id"], login=login
+        client=client,
+        engine=clean,
+        admin=await login("admin1"),
+        proctor=await login("pengawas1"),
+        session_id=session_id,
+        login=login,
     )
     for i in range(3):
         u = await make_user("candidate", username=f"peserta{i + 1}")

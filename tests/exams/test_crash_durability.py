@@ -18,14 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from apkd.accounts.schemas import UserCreate
-from apkd.accounts.security import Principal
-from apkd.accounts.service import create_user
-from apkd.banks.bankfile import parse_bank
-from apkd.banks.service import import_bank
 from apkd.db import create_engine, session_factory, utcnow
-from apkd.exams import proctoring, sessions
-from apkd.exams.schemas import SessionCreate
+from factories import exam_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "crash-test-secret-" + "y" * 40
@@ -83,45 +77,17 @@ async def test_sigkill_during_saves_loses_no_acknowledged_save(tmp_path, bank_so
     assert r.returncode == 0, r.stderr
     engine = create_engine(env["APKD_DATABASE_URL"])
     factory = session_factory(engine)
-    bank, errors = parse_bank(bank_source, "uji.yaml")
-    assert not errors
-    async with factory() as s:
-        await import_bank(s, bank, actor="test")
-        await s.commit()
-    users = {}
-    for role, name in [("admin", "admin1"), ("proctor", "pengawas1"), ("candidate", "peserta1")]:
-        async with factory() as s:
-            users[name] = await create_user(
-                s,
-                UserCreate(username=name, password="rahasia-123", role=role, full_name=name.title()),
-                actor="test",
-            )
-            await s.commit()
-    now = utcnow()
-    async with factory() as s:
-        exam = await sessions.create_session(
-            s,
-            SessionCreate(
-                scheme_code="UJI",
-                title="Sesi uji ketahanan",
-                venue="Kalabahi",
-                starts_at=now - timedelta(minutes=5),
-                ends_at=now + timedelta(hours=3),
-                proctors=["pengawas1"],
-            ),
-            principal=Principal(users["admin1"].id, "admin1", "admin", "x", 0),
-        )
-        session_id = exam.id
-        await s.commit()
-    async with factory() as s:
-        reg, _ = await sessions.register_candidate(
-            s, session_id, "peserta1", principal=Principal(users["admin1"].id, "admin1", "admin", "x", 0)
-        )
-        reg_id = reg.id
-        await s.commit()
-    async with factory() as s:
-        await proctoring.admit(s, reg_id, Principal(users["pengawas1"].id, "pengawas1", "proctor", "x", 0))
-        await s.commit()
+    setup = await exam_setup(
+        factory,
+        bank_source=bank_source,
+        starts=utcnow() - timedelta(minutes=5),
+        ends=utcnow() + timedelta(hours=3),
+        candidates=("peserta1",),
+        admit=True,
+        title="Sesi uji ketahanan",
+        venue="Kalabahi",
+    )
+    session_id = setup.session_id
     await engine.dispose()
 
     port = free_port()

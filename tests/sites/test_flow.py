@@ -12,24 +12,20 @@ from typing import Any
 import pytest
 from sqlmodel import delete, select
 
-from apkd.accounts.schemas import UserCreate
 from apkd.accounts.security import Principal
-from apkd.accounts.service import create_user
 from apkd.audit import AuditEvent
-from apkd.banks.bankfile import parse_bank
 from apkd.banks.models import ItemVersion
-from apkd.banks.service import import_bank
 from apkd.config import Settings
 from apkd.db import create_engine, session_factory, utcnow
-from apkd.exams import attempts, gates, proctoring, sessions
+from apkd.exams import attempts, gates, proctoring
 from apkd.exams.models import Attempt, Registration, Response, ResponseHistory
 from apkd.exams.saving import save_response
-from apkd.exams.schemas import SessionCreate
 from apkd.migrate import upgrade
 from apkd.signing.keys import decrypt_private_key
 from apkd.sites import service
 from apkd.sites.models import SitePackage
 from apkd.sites.package import PACKAGE_FORMAT, RESULTS_FORMAT, open_envelope, seal_envelope
+from factories import exam_setup
 
 SECRET = "site-test-secret-" + "z" * 40
 
@@ -50,46 +46,15 @@ def _db(url: str) -> Any:
 
 
 async def _centre_world(factory: Any, bank_source: str, now: Any) -> tuple[int, dict[str, Any]]:
-    bank, errors = parse_bank(bank_source, "uji.yaml")
-    assert not errors
-    async with factory() as s:
-        await import_bank(s, bank, actor="test")
-        await s.commit()
-    users: dict[str, Any] = {}
-    for role, name in [
-        ("admin", "admin1"),
-        ("proctor", "pengawas1"),
-        ("candidate", "peserta1"),
-        ("candidate", "peserta2"),
-    ]:
-        async with factory() as s:
-            users[name] = await create_user(
-                s,
-                UserCreate(username=name, password="rahasia-123", role=role, full_name=name.title()),
-                actor="test",
-            )
-            await s.commit()
-    admin = Principal(users["admin1"].id, "admin1", "admin", "x", 0)
-    async with factory() as s:
-        exam = await sessions.create_session(
-            s,
-            SessionCreate(
-                scheme_code="UJI",
-                title="Sesi Kalabahi",
-                venue="Kalabahi",
-                starts_at=now + timedelta(hours=2),
-                ends_at=now + timedelta(hours=5),
-                proctors=["pengawas1"],
-            ),
-            principal=admin,
-        )
-        session_id = exam.id
-        await s.commit()
-    for name in ("peserta1", "peserta2"):
-        async with factory() as s:
-            await sessions.register_candidate(s, session_id, name, principal=admin)
-            await s.commit()
-    return session_id, users
+    setup = await exam_setup(
+        factory,
+        bank_source=bank_source,
+        starts=now + timedelta(hours=2),
+        ends=now + timedelta(hours=5),
+        title="Sesi Kalabahi",
+        venue="Kalabahi",
+    )
+    return setup.session_id, setup.users
 
 
 @pytest.fixture
