@@ -11,6 +11,8 @@ import hashlib
 import struct
 import time
 
+import click
+import httpx
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -247,3 +249,142 @@ def test_cli_refuses_bad_witness_options(tmp_path) -> None:
     w = Witness("w.example")
     r = runner.invoke(group, ["log", "verify", URL, "--witness-key", w.vkey, "--witness-quorum", "2"])
     assert r.exit_code == 2 and "--witness-quorum" in r.output
+
+
+# --- the log asks witnesses itself (C2SP tlog-witness add-checkpoint) --------------------------
+
+
+class WitnessServer:
+    """A witness's add-checkpoint per C2SP tlog-witness, as an httpx transport: it trusts the
+    log's key for the log's origin, keeps the last size and root it cosigned, and checks the
+    consistency proof with the RFC 9162 code written in these tests."""
+
+    def __init__(self, witness: Witness, origin: str, log_key: bytes) -> None:
+        self.witness, self.origin, self.log_key = witness, origin, log_key
+        self.size, self.root = 0, b""
+        self.requests: list[str] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        from rfc9162 import indep_verify_consistency
+
+        body = request.content.decode()
+        self.requests.append(body)
+        head, _, note = body.partition("\n\n")
+        first, *proof_lines = head.split("\n")
+        old = int(first.removeprefix("old "))
+        text, _, sigs = note.partition("\n\n")
+        origin, size_text, root_b64 = text.split("\n")
+        if origin != self.origin:
+            return httpx.Response(404)
+        key_id = hashlib.sha256(origin.encode() + b"\n\x01" + self.log_key).digest()[:4]
+        signed = False
+        for line in sigs.splitlines():
+            name, _, b64 = line[2:].partition(" ")
+            blob = base64.b64decode(b64)
+            if name == origin and blob[:4] == key_id:
+                Ed25519PublicKey.from_public_bytes(self.log_key).verify(blob[4:], (text + "\n").encode())
+                signed = True
+        if not signed:
+            return httpx.Response(403)
+        size, root = int(size_text), base64.b64decode(root_b64)
+        if old > size:
+            return httpx.Response(400)
+        if old != self.size:
+            return httpx.Response(409, text=f"{self.size}\n", headers={"Content-Type": "text/x.tlog.size"})
+        proof = [base64.b64decode(p) for p in proof_lines]
+        if old == size and (proof or root != self.root):
+            return httpx.Response(422)
+        if 0 < old < size and not indep_verify_consistency(old, size, self.root, root, proof):
+            return httpx.Response(422)
+        self.size, self.root = size, root
+        line = self.witness.cosign(text + "\n\n").splitlines()[-1]
+        return httpx.Response(200, text=line + "\n")
+
+
+async def test_witness_push_asks_the_witness_with_a_consistency_proof(
+    settings, wclient, db, witnesses
+) -> None:
+    from apkd.translog.feeder import feed_witness
+
+    w1, _ = witnesses
+    wsettings = dataclasses.replace(settings, log_witnesses=tuple(w.vkey for w in witnesses))
+    server = WitnessServer(w1, ORIGIN, await log_key_bytes(wclient))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
+    await fill(db, 5)
+    done = await feed_witness(db, wsettings, "https://w1.example/", client=http)
+    await db.commit()
+    assert done.ok and done.witnesses == (w1.name,), done.detail
+    assert server.requests[0].startswith("old 0\n\n") and server.size == 5
+    assert check_cosignature(await note_of(wclient), w1.name, w1.public) > 0
+
+    # the log grows: the witness answers 409 with its size, and gets the proof from 5 to 12
+    await fill(db, 7, start=5)
+    done = await feed_witness(db, wsettings, "https://w1.example", client=http)
+    await db.commit()
+    assert done.ok, done.detail
+    assert server.requests[-1].startswith("old 5\n") and server.requests[-1].count("=\n") >= 1
+    assert server.size == 12 and "\n12\n" in await note_of(wclient)
+    assert check_cosignature(await note_of(wclient), w1.name, w1.public) > 0
+
+    # a witness that saw a bigger tree of this log raises the alarm; one the log does not know
+    # of has its cosignature refused
+    server.size = 99
+    done = await feed_witness(db, wsettings, "https://w1.example", client=http)
+    await db.commit()
+    assert not done.ok and "99" in done.detail
+    stranger = WitnessServer(Witness("lain.example/w"), ORIGIN, await log_key_bytes(wclient))
+    other = httpx.AsyncClient(transport=httpx.MockTransport(stranger.handle))
+    done = await feed_witness(db, wsettings, "https://lain.example", client=other)
+    await db.commit()
+    assert not done.ok and "ditolak" in done.detail
+
+
+def test_cli_witness_push_refuses_a_bad_url() -> None:
+    import click
+
+    group = click.Group()
+    commands.register(group)
+    r = CliRunner().invoke(group, ["log", "witness-push", "--witness", "ftp://w.example"])
+    assert r.exit_code == 1 and "http://" in r.output
+
+
+async def test_cli_witness_push_stores_the_cosignature(
+    settings, wclient, db, witnesses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from apkd.config import get_settings
+
+    w1, w2 = witnesses
+    await fill(db, 4)
+    servers = {
+        "w1.example": WitnessServer(w1, ORIGIN, await log_key_bytes(wclient)),
+        "w2.example": WitnessServer(w2, ORIGIN, await log_key_bytes(wclient)),
+    }
+    monkeypatch.setattr(
+        commands,
+        "TRANSPORT",
+        httpx.MockTransport(lambda request: servers[request.url.host].handle(request)),
+    )
+    env = {
+        "APKD_ENV": "test",
+        "APKD_DATABASE_URL": settings.database_url,
+        "APKD_SECRET_KEY": settings.secret_key,
+        "APKD_VAR_DIR": str(settings.var_dir),
+        "APKD_BASE_URL": settings.base_url,
+        "APKD_LOG_WITNESSES": ",".join(w.vkey for w in witnesses),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    try:
+        group = click.Group()
+        commands.register(group)
+        args = ["log", "witness-push", "--witness", "https://w1.example", "--witness", "https://w2.example/"]
+        r = await asyncio.to_thread(CliRunner().invoke, group, args)
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert r.output.count("[OK]") == 2 and "ukuran 4" in r.output
+    served = await note_of(wclient)
+    assert check_cosignature(served, w1.name, w1.public) and check_cosignature(served, w2.name, w2.public)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def register(main: click.Group) -> None:
@@ -76,3 +80,55 @@ def register(main: click.Group) -> None:
         if report.state_saved:
             click.echo(f"Checkpoint disimpan di {state_path}.")
         sys.exit(0 if report.ok else 1)
+
+    @log_group.command("witness-push")
+    @click.option(
+        "--witness",
+        "urls",
+        multiple=True,
+        required=True,
+        help="URL awalan pengiriman saksi (C2SP tlog-witness: <URL>/add-checkpoint); boleh diulang.",
+    )
+    @click.option(
+        "--timeout", "timeout", type=float, default=20.0, show_default=True, help="Detik per saksi."
+    )
+    def witness_push(urls: tuple[str, ...], timeout: float) -> None:
+        """Minta saksi menandatangani bersama (cosign) checkpoint log saat ini, lalu simpan cosignature-nya."""
+        import httpx
+
+        from apkd.cliutil import db_session, fail
+        from apkd.config import ConfigError, get_settings
+        from apkd.translog.checkpoints import current_checkpoint, witness_keys
+        from apkd.translog.feeder import FeedResult, feed_witness
+
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                fail(f"URL saksi harus diawali http:// atau https://: {url}")
+        settings = get_settings()
+        try:
+            if not witness_keys(settings):
+                fail("APKD_LOG_WITNESSES kosong: log ini tidak akan menerima cosignature saksi mana pun.")
+        except ConfigError as exc:
+            fail(str(exc))
+
+        async def go() -> list[FeedResult]:
+            out: list[FeedResult] = []
+            # The checkpoint is signed and stored first, in a unit of its own, so that nothing
+            # holds a write lock while the witnesses answer; each witness's cosignature is then
+            # taken in its own unit of work.
+            async with db_session() as s:
+                await current_checkpoint(s, settings)
+            async with httpx.AsyncClient(transport=TRANSPORT, timeout=timeout) as http:
+                for url in urls:
+                    async with db_session() as s:
+                        out.append(await feed_witness(s, settings, url, client=http))
+            return out
+
+        results = asyncio.run(go())
+        for r in results:
+            click.echo(f"[{'OK' if r.ok else 'GAGAL'}] {r.url}: {r.detail}")
+        sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+TRANSPORT: httpx.AsyncBaseTransport | None = None
+"""The HTTP transport of ``witness-push`` (None = the network); tests point it at a witness."""
