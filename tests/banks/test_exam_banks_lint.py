@@ -46,12 +46,28 @@ def test_cli_lints_exam_banks_at_the_defaults() -> None:
 
 def test_items_added_after_the_review_are_drafts_with_a_level() -> None:
     """Items written without a second reader say so: review `draft` and a cognitive level."""
-    added = {
-        "BPG-A-016", "BPG-D-016", "BPG-D-017", "BPG-F-021", "BPG-F-022",
-        "BPN-A-016", "BPN-F-026", "BPN-F-027", "BPN-F-028", "BPN-F-029", "BPN-F-030",
-        "BPN-F-031", "BPN-F-032", "BPN-F-033",
-        "PPK-B-015", "PPK-B-016", "PPK-F-021", "PPK-F-022",
-    }
+    added = set(
+        [
+            "BPG-A-016",
+            "BPG-D-016",
+            "BPG-D-017",
+            "BPG-F-021",
+            "BPG-F-022",
+            "BPN-A-016",
+            "BPN-F-026",
+            "BPN-F-027",
+            "BPN-F-028",
+            "BPN-F-029",
+            "BPN-F-030",
+            "BPN-F-031",
+            "BPN-F-032",
+            "BPN-F-033",
+            "PPK-B-015",
+            "PPK-B-016",
+            "PPK-F-021",
+            "PPK-F-022",
+        ]
+    )
     seen = set()
     for path in sorted((ROOT / "exam_banks").glob("*.yaml")):
         for item in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
