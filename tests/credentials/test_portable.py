@@ -248,3 +248,37 @@ def test_baking_replaces_an_earlier_credential_and_escapes_cdata() -> None:
     jws = bake_svg(badge_svg("BPG", "B"), "a.b.c", jws=True)
     (el,) = ElementTree.fromstring(jws).findall(f"{{{OB_NS}}}credential")
     assert el.get("verify") == "a.b.c"
+
+
+async def test_certificate_pdf_follows_the_status_and_embeds_the_signed_credential(client, world) -> None:
+    """Point 8: the PDF is rendered from the current status (a new ETag when it changes) and
+    carries the vc+jwt and the Data Integrity JSON as attachments that verify."""
+    from pypdf import PdfReader
+
+    number = (await my_credential(client, world["holder"]))["number"]
+    url = f"/api/v1/credentials/{number}/certificate.pdf"
+    first = await client.get(url, headers=world["holder"])
+    assert first.status_code == 200
+    reader = PdfReader(io.BytesIO(first.content))
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert "Berlaku sejak" in text and " s.d. " in text and "DICABUT" not in text
+    files = {name: contents[0] for name, contents in reader.attachments.items()}
+    assert set(files) == {f"{number}.jwt", f"{number}.json"}
+    key_set = KeySet.import_key_set((await client.get("/.well-known/jwks.json")).json())
+    jose_jwt.decode(files[f"{number}.jwt"].decode(), key_set, algorithms=["EdDSA"])
+    await assert_verifies(client, json.loads(files[f"{number}.json"]))
+    etag = first.headers["ETag"]
+    same = await client.get(url, headers={**world["holder"], "If-None-Match": etag})
+    assert same.status_code == 304
+
+    for action, word in (("suspend", "DIBEKUKAN"), ("reinstate", None), ("revoke", "DICABUT")):
+        r = await client.post(
+            f"/api/v1/credentials/{number}/{action}", json={"reason": "Pemeriksaan"}, headers=world["admin"]
+        )
+        assert r.status_code == 200, r.text
+        after = await client.get(url, headers={**world["holder"], "If-None-Match": etag})
+        if word is None:  # back to valid: the same certificate as before
+            assert after.status_code == 304
+            continue
+        assert after.status_code == 200 and after.headers["ETag"] != etag
+        assert word in " ".join(PdfReader(io.BytesIO(after.content)).pages[0].extract_text().split())

@@ -24,6 +24,7 @@ from apkd.bounds import INT32_MAX
 from apkd.config import Settings
 from apkd.credentials import issuer_keys, qr, service
 from apkd.credentials.models import Credential
+from apkd.credentials.pdf import CertificateData
 from apkd.credentials.schemas import (
     CredentialDetail,
     CredentialSummary,
@@ -320,7 +321,7 @@ class CredentialController(Controller):
             return _file(
                 request, b"", "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
             )
-        content = await _certificate_pdf(db, cred, settings)
+        content = await _certificate_pdf(db, cred, settings, data)
         return _file(
             request, content, "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
         )
@@ -483,11 +484,15 @@ async def status_list(
     )
 
 
-async def _certificate_pdf(db: AsyncSession, cred: Credential, settings: Settings) -> bytes:
-    """A certificate's PDF, from the cache when its data has not changed."""
+async def _certificate_pdf(
+    db: AsyncSession, cred: Credential, settings: Settings, data: CertificateData | None = None
+) -> bytes:
+    """A certificate's PDF, from the cache when its data (current status and the signed
+    credential it embeds included) has not changed."""
     from apkd.credentials.pdf import render_certificate
 
-    data = await service.certificate_data(db, cred, settings)
+    if data is None:
+        data = await service.certificate_data(db, cred, settings)
     key = ("pdf", cred.number, etag_for("pdf", repr(data)))
     content = _pdfs.get(key)
     if content is None:
