@@ -49,6 +49,9 @@ class Settings:
     signatory_name: str = "Dr. Maria Goreti Lany, S.E., M.Si."
     signatory_nip: str = "197203151998032004"
     signatory_title: str = "Ketua Lembaga Sertifikasi"
+    # The body's LinkedIn organization id, for "add to LinkedIn profile" links (empty: the
+    # links name the body by issuer_name).
+    linkedin_organization_id: str = ""
     redis_url: str = ""
     # Connections: SQLAlchemy's pool (PostgreSQL) and the direct asyncpg pool beside it.
     db_pool_size: int = 10
@@ -224,6 +227,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         signatory_name=env_map.get("APKD_SIGNATORY_NAME", Settings.signatory_name),
         signatory_nip=env_map.get("APKD_SIGNATORY_NIP", Settings.signatory_nip),
         signatory_title=env_map.get("APKD_SIGNATORY_TITLE", Settings.signatory_title),
+        linkedin_organization_id=env_map.get("APKD_LINKEDIN_ORGANIZATION_ID", "").strip(),
         redis_url=env_map.get("APKD_REDIS_URL", ""),
         db_pool_size=_positive_int_env(env_map, "APKD_DB_POOL_SIZE", Settings.db_pool_size),
         direct_pool_size=_positive_int_env(env_map, "APKD_DIRECT_POOL_SIZE", Settings.direct_pool_size),

@@ -10,7 +10,13 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import RectangleObject
 
-from apkd.credentials.pdf import CertificateData, pdf_safe_text, render_certificate
+from apkd.credentials.pdf import (
+    Attachment,
+    CertificateData,
+    pdf_safe_text,
+    render_certificate,
+    unicode_font_dir,
+)
 from apkd.credentials.qr import QRTooLarge
 from apkd.credentials.qrdecode import decode_qr_image
 
@@ -94,7 +100,7 @@ def test_certificate_is_one_a4_landscape_page_with_the_facts() -> None:
         "Kompeten",
         "Bendahara Pengeluaran (BP-01)",
         "Kalabahi, 12 Maret 2027",
-        "Berlaku sampai 12 Maret 2030",
+        "Berlaku sejak 12 Maret 2027 s.d. 12 Maret 2030",
         "APKD-2027-000123",
         "Dr. Yohanis Maro, M.Si.",
         "NIP 197501012000031002",
@@ -122,7 +128,7 @@ def test_120_character_name_stays_on_one_page_inside_the_frame() -> None:
     reader, text = read(pdf)
     assert_one_a4_landscape_page(reader)
     assert " ".join(text.split()).count(name) == 1  # wrapped, not cut
-    assert "Berlaku sampai 12 Maret 2030" in text
+    assert "Berlaku sejak 12 Maret 2027 s.d. 12 Maret 2030" in text
     assert_text_inside_frame(pdf)
 
 
@@ -146,14 +152,45 @@ def test_unbreakable_long_fields_and_many_units_never_overflow() -> None:
     assert_text_inside_frame(pdf)
 
 
-def test_characters_outside_the_core_fonts_never_break_rendering() -> None:
+needs_dejavu = pytest.mark.skipif(
+    unicode_font_dir() is None, reason="DejaVu fonts not installed (apt-get install fonts-dejavu-core)"
+)
+
+
+@needs_dejavu
+def test_characters_outside_latin_1_render_in_the_embedded_unicode_font() -> None:
+    data = dataclasses.replace(
+        SAMPLE,
+        holder_name="Nguy\u1ec5n Th\u1ecb \u00c1nh \u201cAnna\u201d \u0141ukasz \u0391\u03b8\u03b7\u03bd\u03ac "
+        "\u0410\u043d\u043d\u0430 \u738b",
+        instansi="Dinas\u00a0Pendidikan\u200b \u2013 Kab.\tAlor\n",
+    )
+    pdf = render_certificate(data)
+    reader, text = read(pdf)
+    # Vietnamese, Polish, Greek and Cyrillic letters as they are; what DejaVu lacks is "?"
+    assert (
+        "Nguy\u1ec5n Th\u1ecb \u00c1nh \u201cAnna\u201d \u0141ukasz \u0391\u03b8\u03b7\u03bd\u03ac \u0410\u043d\u043d\u0430 ?"
+        in text
+    )
+    assert "Dinas Pendidikan \u2013 Kab. Alor" in text
+    assert_one_a4_landscape_page(reader)
+    fonts = {str(f["/BaseFont"]).split("+")[-1] for f in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert {"DejaVuSansBook", "DejaVuSerifBold", "DejaVuSansMonoBold"} <= fonts
+    assert not any(name in fonts for name in ("Helvetica", "Times-Roman"))  # no core font
+    assert b"/FontFile2" in pdf  # embedded, not referenced
+
+
+def test_without_the_unicode_font_the_core_fonts_still_render(monkeypatch) -> None:
+    from apkd.credentials import pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "unicode_font_dir", lambda: None)
     data = dataclasses.replace(
         SAMPLE,
         holder_name="Nguy\u1ec5n Th\u1ecb \u00c1nh \u201cAnna\u201d \u738b\U0001f600",
         instansi="Dinas\u00a0Pendidikan\u200b \u2013 Kab.\tAlor\n",
     )
     reader, text = read(render_certificate(data))
-    assert "Nguyen Thi \u00c1nh \u201cAnna\u201d ??" in text  # accents kept where possible
+    assert "Nguyen Thi \u00c1nh \u201cAnna\u201d ??" in text  # accents kept where cp1252 can
     assert "Dinas Pendidikan \u2013 Kab. Alor" in text
     assert_one_a4_landscape_page(reader)
 
@@ -170,14 +207,127 @@ def test_qr_text_too_long_is_refused() -> None:
         render_certificate(dataclasses.replace(SAMPLE, qr_text="https://x/" + "a" * 600))
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
-def test_qr_on_the_printed_page_scans(tmp_path) -> None:
-    qr_text = "https://apkd.alorkab.go.id/v/APKD-2027-000123?t=" + "eyJhbGciOiJFZERTQSJ9" * 20
-    pdf = tmp_path / "cert.pdf"
-    pdf.write_bytes(render_certificate(dataclasses.replace(SAMPLE, qr_text=qr_text)))
-    # 150 dpi: roughly what a phone camera resolves from a printed page at arm's length
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "150", str(pdf), str(tmp_path / "page")], check=True, timeout=60
+def text_runs(pdf: bytes) -> list[tuple[str, str, float]]:
+    """(text, font name, size in points) for every text run on the first page."""
+    runs: list[tuple[str, str, float]] = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip() and font_dict is not None:
+            runs.append((text.strip(), str(font_dict["/BaseFont"]).split("+")[-1], font_size * tm[0] * cm[0]))
+
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+    return runs
+
+
+def test_validity_reads_berlaku_sejak_and_the_number_is_large() -> None:
+    pdf = render_certificate(SAMPLE)
+    _, text = read(pdf)
+    assert "Berlaku sejak 12 Maret 2027 s.d. 12 Maret 2030" in text
+    (number_run,) = [r for r in text_runs(pdf) if r[0] == SAMPLE.number]
+    assert number_run[2] >= 14  # large enough to read and type
+    if unicode_font_dir() is not None:
+        assert number_run[1] == "DejaVuSansMonoBold"  # 0 and O, 1 and l apart
+
+
+def test_it_does_not_claim_a_digital_signature_it_does_not_have() -> None:
+    _, text = read(render_certificate(SAMPLE))
+    flat = " ".join(text.split())
+    assert "ditandatangani secara digital" not in flat
+    assert "Kredensial digital yang dilampirkan pada berkas PDF ini ditandatangani oleh penerbit" in flat
+
+
+@pytest.mark.parametrize(
+    ("status", "word", "banner"),
+    [
+        ("revoked", "DICABUT", "SERTIFIKAT INI TELAH DICABUT DAN TIDAK BERLAKU (SEJAK 5 JANUARI 2028)"),
+        (
+            "suspended",
+            "DIBEKUKAN",
+            "SERTIFIKAT INI SEDANG DIBEKUKAN DAN TIDAK BERLAKU (SEJAK 5 JANUARI 2028)",
+        ),
+    ],
+)
+def test_a_revoked_or_suspended_certificate_is_marked(status, word, banner) -> None:
+    pdf = render_certificate(dataclasses.replace(SAMPLE, status=status, status_since=date(2028, 1, 5)))
+    reader, text = read(pdf)
+    assert_one_a4_landscape_page(reader)
+    flat = " ".join(text.split())
+    assert banner in flat
+    big = [r for r in text_runs(pdf) if r[0] == word]
+    assert big and big[0][2] >= 60  # the large diagonal word
+    assert "Maria Goreti Lelang" in flat  # the facts are still there, under the mark
+
+
+def test_a_valid_or_expired_certificate_carries_no_mark() -> None:
+    for status in ("valid", "expired"):
+        _, text = read(render_certificate(dataclasses.replace(SAMPLE, status=status)))
+        assert "DICABUT" not in text and "DIBEKUKAN" not in text
+
+
+def test_the_signed_credential_is_embedded_as_attachments() -> None:
+    files = (
+        Attachment("APKD-2027-000123.jwt", b"eyJ.eyJ.sig", "application/vc+jwt", "vc+jwt"),
+        Attachment("APKD-2027-000123.json", b'{"proof": []}', "application/vc+ld+json", "Data Integrity"),
     )
-    (page,) = tmp_path.glob("page*.png")
-    assert decode_qr_image(page.read_bytes()) == qr_text
+    pdf = render_certificate(dataclasses.replace(SAMPLE, attachments=files))
+    attached = PdfReader(io.BytesIO(pdf)).attachments
+    assert {name: contents[0] for name, contents in attached.items()} == {
+        "APKD-2027-000123.jwt": b"eyJ.eyJ.sig",
+        "APKD-2027-000123.json": b'{"proof": []}',
+    }
+    assert render_certificate(dataclasses.replace(SAMPLE, attachments=files)) == pdf  # deterministic
+
+
+def test_a_very_long_name_wraps_whole_onto_three_lines() -> None:
+    name = (
+        "Raden Ayu Gusti Kanjeng Ratu Siti Nurhaliza Purwaningsih Kusumawardhani Wijayakusuma "
+        "Hadiningrat Soerjosoemarno Notoprojo Mangkunegoro Hamengkubuwono Pakualaman Surakarta "
+        "Ngayogyakarta"
+    )
+    assert len(name) > 170
+    pdf = render_certificate(dataclasses.replace(SAMPLE, holder_name=name))
+    reader, text = read(pdf)
+    assert_one_a4_landscape_page(reader)
+    assert " ".join(text.split()).count(name) == 1  # wrapped, not cut
+    assert "\u2026" not in text
+    assert_text_inside_frame(pdf)
+
+
+# The longest QR text a credential carries: 450 characters, QR version 16 at level M.
+LONGEST_QR = ("https://apkd.alorkab.go.id/v/APKD-BPG-5305-2027-000123-X?t=" + "eyJhbGciOiJFZERTQSJ9" * 30)[
+    :450
+]
+
+
+def scans_at(pdf_path, tmp_path, dpi: int) -> bool:
+    """Print the page at `dpi` (pdftoppm) and read the QR back with zbarimg (an independent decoder)."""
+    out = tmp_path / f"page-{dpi}"
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", str(dpi), "-singlefile", str(pdf_path), str(out)], check=True, timeout=60
+    )
+    read_back = subprocess.run(
+        ["zbarimg", "--raw", "-q", "-Sbinary", f"{out}.png"], capture_output=True, timeout=60
+    ).stdout
+    return read_back.rstrip(b"\n").decode(errors="replace") == LONGEST_QR
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("zbarimg") is None,
+    reason="pdftoppm (poppler-utils) or zbarimg (zbar-tools) is not installed",
+)
+@pytest.mark.parametrize("status", ["valid", "revoked"])
+def test_qr_scans_from_a_150_dpi_print_and_the_minimum_is_measured(tmp_path, status) -> None:
+    from apkd.credentials.qr import qr_version
+
+    assert qr_version(LONGEST_QR) == 16
+    pdf = tmp_path / "cert.pdf"
+    data = dataclasses.replace(SAMPLE, qr_text=LONGEST_QR, status=status, status_since=date(2028, 1, 5))
+    pdf.write_bytes(render_certificate(data))
+    # 150 dpi: roughly what a phone camera resolves from a printed page at arm's length
+    assert scans_at(pdf, tmp_path, 150)
+    assert decode_qr_image((tmp_path / "page-150.png").read_bytes()) == LONGEST_QR
+    scanned = [dpi for dpi in (150, 120, 100, 90, 75, 60) if scans_at(pdf, tmp_path, dpi)]
+    minimum = min(scanned)
+    print(f"QR version 16 on the {status} certificate: zbarimg reads it down to {minimum} dpi")
+    # Measured when written: 100 dpi (the QR is 42 mm wide, 0.52 mm a module: 3.1 px at 150 dpi).
+    assert minimum <= 120, scanned

@@ -125,9 +125,11 @@ def test_achievement():
         "description",
         "criteria",
         "achievementType",
+        "image",
         "resultDescription",
     ]
     assert ach["id"] == f"{BASE}/schemes/BPG/2026.1"
+    assert ach["image"] == {"id": f"{BASE}/api/v1/schemes/BPG/badge.png", "type": "Image"}
     assert ach["type"] == ["Achievement"]
     assert ach["humanCode"] == "BPG"
     assert ach["achievementType"] == "Certification"

@@ -439,7 +439,11 @@ def _room(
     c2.wait("!document.getElementById('result-box').hidden")
     assert c2.text("result-outcome").startswith("KOMPETEN")
     c2.wait("!document.getElementById('cert-box').hidden")
-    assert c2.js("document.querySelectorAll('#cert-downloads button').length") == 4
+    assert c2.js("document.querySelectorAll('#cert-downloads button').length") == 6
+    assert not c2.js("document.getElementById('cert-linkedin').hidden")
+    assert c2.js("document.getElementById('cert-linkedin').href").startswith(
+        "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&"
+    )
     review(c2, "ujian-hasil")
     number = c2.text("cert-number").split()[-1]
     c2.click('#cert-downloads button[data-file="certificate.pdf"]')

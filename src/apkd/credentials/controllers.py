@@ -24,6 +24,7 @@ from apkd.bounds import INT32_MAX
 from apkd.config import Settings
 from apkd.credentials import issuer_keys, qr, service
 from apkd.credentials.models import Credential
+from apkd.credentials.pdf import CertificateData
 from apkd.credentials.schemas import (
     CredentialDetail,
     CredentialSummary,
@@ -86,6 +87,23 @@ def _summary(
         verify_url=service.verify_url(settings, cred.number),
         attempt_id=cred.attempt_id,
         renews=renews.get(cred.renews_id) if cred.renews_id else None,
+        linkedin_url=_linkedin(cred, settings, titles),
+    )
+
+
+def _linkedin(cred: Credential, settings: Settings, titles: dict[str, str]) -> str:
+    from apkd.credentials.issuing import ISSUER_TZ
+    from apkd.credentials.sharing import linkedin_add_url
+
+    return linkedin_add_url(
+        name=f"Sertifikat Kompetensi {titles.get(cred.scheme_code, cred.scheme_code)}",
+        organization_name=settings.issuer_name,
+        organization_id=settings.linkedin_organization_id,
+        valid_from=cred.valid_from,
+        valid_until=cred.valid_until,
+        verify_url=service.verify_url(settings, cred.number),
+        number=cred.number,
+        tz=ISSUER_TZ,
     )
 
 
@@ -192,6 +210,63 @@ class CredentialController(Controller):
             renews=s.renews,
             revocation_reason=cred.revocation_reason,
             suspension_reason=cred.suspension_reason,
+            linkedin_url=s.linkedin_url,
+        )
+
+    @get("/{number:str}/credential.jwt", guards=[any_login])
+    async def credential_jwt(self, number: str, db: AsyncSession, principal: Principal) -> Response[bytes]:
+        """The credential as its vc+jwt (compact JWS), to save as a file (its holder, admin)."""
+        cred = await _owned(db, number, principal)
+        return Response(
+            cred.vc_jwt.encode("ascii"),
+            media_type=VC_JWT_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="{cred.number}.jwt"',
+                "Cache-Control": PRIVATE_CACHE,
+            },
+        )
+
+    @get("/{number:str}/badge.png", guards=[any_login])
+    async def badge_png(
+        self, number: str, db: AsyncSession, settings: Settings, principal: Principal
+    ) -> Response[bytes]:
+        """The Open Badges 3.0 baked badge: the scheme's badge PNG carrying the credential (with
+        its Data Integrity proof) in an iTXt chunk ``openbadgecredential`` (its holder, admin)."""
+        from apkd.credentials.badgeimage import badge_png
+        from apkd.credentials.baking import bake_png
+
+        cred = await _owned(db, number, principal)
+        doc = await service.data_integrity_credential(db, cred, settings)
+        content = bake_png(badge_png(cred.scheme_code), _json_bytes(doc).decode("utf-8"))
+        return Response(
+            content,
+            media_type="image/png",
+            headers={
+                "Content-Disposition": f'attachment; filename="lencana-{cred.number}.png"',
+                "Cache-Control": PRIVATE_CACHE,
+            },
+        )
+
+    @get("/{number:str}/badge.svg", guards=[any_login])
+    async def badge_svg(
+        self, number: str, db: AsyncSession, settings: Settings, principal: Principal
+    ) -> Response[bytes]:
+        """The Open Badges 3.0 baked badge as SVG: ``<openbadges:credential>`` holding the
+        credential with its Data Integrity proof (its holder, admin)."""
+        from apkd.credentials.badgeimage import badge_svg
+        from apkd.credentials.baking import bake_svg
+
+        cred = await _owned(db, number, principal)
+        doc = await service.data_integrity_credential(db, cred, settings)
+        title = (await service.scheme_titles(db, [cred.scheme_code])).get(cred.scheme_code, cred.scheme_code)
+        content = bake_svg(badge_svg(cred.scheme_code, title), _json_bytes(doc).decode("utf-8"))
+        return Response(
+            content,
+            media_type="image/svg+xml",
+            headers={
+                "Content-Disposition": f'attachment; filename="lencana-{cred.number}.svg"',
+                "Cache-Control": PRIVATE_CACHE,
+            },
         )
 
     @get("/{number:str}/credential.json", guards=[any_login])
@@ -246,7 +321,7 @@ class CredentialController(Controller):
             return _file(
                 request, b"", "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
             )
-        content = await _certificate_pdf(db, cred, settings)
+        content = await _certificate_pdf(db, cred, settings, data)
         return _file(
             request, content, "application/pdf", etag, PRIVATE_CACHE, **{"Content-Disposition": disposition}
         )
@@ -365,6 +440,35 @@ async def issuer_key(
     raise NotFound("Kunci penerbit tidak ditemukan.", code="key_not_found")
 
 
+async def _scheme_title(db: AsyncSession, code: str) -> str:
+    import re
+
+    ok = re.fullmatch(r"[A-Z0-9-]{2,16}", code) is not None
+    title = (await service.scheme_titles(db, [code])).get(code) if ok else None
+    if title is None:
+        raise NotFound("Skema sertifikasi tidak ditemukan.", code="scheme_not_found")
+    return title
+
+
+@get("/api/v1/schemes/{code:str}/badge.png", opt={"public": True}, tags=["credentials"])
+async def scheme_badge_png(request: Request[Any, Any, Any], code: str, db: AsyncSession) -> Response[Any]:
+    """The scheme's badge image, PNG: what ``achievement.image`` names (public)."""
+    from apkd.credentials.badgeimage import badge_png
+
+    await _scheme_title(db, code)
+    content = await anyio.to_thread.run_sync(badge_png, code)
+    return cached(request, content, media_type="image/png", cache_control="public, max-age=86400")
+
+
+@get("/api/v1/schemes/{code:str}/badge.svg", opt={"public": True}, tags=["credentials"])
+async def scheme_badge_svg(request: Request[Any, Any, Any], code: str, db: AsyncSession) -> Response[Any]:
+    """The scheme's badge image, SVG (public)."""
+    from apkd.credentials.badgeimage import badge_svg
+
+    content = badge_svg(code, await _scheme_title(db, code))
+    return cached(request, content, media_type="image/svg+xml", cache_control="public, max-age=86400")
+
+
 @get("/api/v1/status-lists/{list_id:int}", opt={"public": True}, tags=["credentials"])
 async def status_list(
     request: Request[Any, Any, Any], list_id: int, db: AsyncSession, settings: Settings
@@ -380,11 +484,15 @@ async def status_list(
     )
 
 
-async def _certificate_pdf(db: AsyncSession, cred: Credential, settings: Settings) -> bytes:
-    """A certificate's PDF, from the cache when its data has not changed."""
+async def _certificate_pdf(
+    db: AsyncSession, cred: Credential, settings: Settings, data: CertificateData | None = None
+) -> bytes:
+    """A certificate's PDF, from the cache when its data (current status and the signed
+    credential it embeds included) has not changed."""
     from apkd.credentials.pdf import render_certificate
 
-    data = await service.certificate_data(db, cred, settings)
+    if data is None:
+        data = await service.certificate_data(db, cred, settings)
     key = ("pdf", cred.number, etag_for("pdf", repr(data)))
     content = _pdfs.get(key)
     if content is None:
@@ -438,5 +546,7 @@ ROUTES: list[Any] = [
     issuer_controller,
     issuer_key,
     status_list,
+    scheme_badge_png,
+    scheme_badge_svg,
     session_certificates,
 ]

@@ -40,6 +40,7 @@ class CredentialAction(StrEnum):
     REVOKED = "revoked"
     SUSPENDED = "suspended"
     REINSTATED = "reinstated"
+    REISSUED = "reissued"  # signed again in the current shape (credentials/reissue.py)
 
 
 class CredentialSerial(SQLModel, table=True):

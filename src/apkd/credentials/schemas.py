@@ -34,6 +34,7 @@ class CredentialSummary(Struct):
     verify_url: str
     attempt_id: int | None
     renews: str | None
+    linkedin_url: str = ""  # opens LinkedIn's "add certification" form, filled in
 
 
 class CredentialDetail(Struct):
@@ -52,6 +53,7 @@ class CredentialDetail(Struct):
     renews: str | None
     revocation_reason: str | None
     suspension_reason: str | None
+    linkedin_url: str = ""
 
 
 class StatusChanged(Struct):

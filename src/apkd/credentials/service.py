@@ -54,7 +54,7 @@ from apkd.credentials.models import (
     StatusPurpose,
 )
 from apkd.credentials.number import NumberError, check_character, is_valid_number, parse_number
-from apkd.credentials.pdf import CertificateData, render_certificate
+from apkd.credentials.pdf import Attachment, CertificateData, render_certificate
 from apkd.credentials.statuslist import Bitstring, build_status_list_credential, encode_list
 from apkd.db import is_postgres, utcnow
 from apkd.errors import BadRequest, Conflict, NotFound
@@ -499,7 +499,27 @@ async def certificate_data(session: AsyncSession, cred: Credential, settings: Se
                 )
             ).all()
             units = [(u.code, u.title) for u in rows]
+    status = effective_status(cred)
+    since = {"revoked": cred.revoked_at, "suspended": cred.suspended_at}.get(status)
+    di_doc = await data_integrity_credential(session, cred, settings)
+    attachments = (
+        Attachment(
+            f"{cred.number}.jwt",
+            cred.vc_jwt.encode("ascii"),
+            "application/vc+jwt",
+            "Kredensial digital (vc+jwt, JWS), diverifikasi dengan kunci publik penerbit",
+        ),
+        Attachment(
+            f"{cred.number}.json",
+            json.dumps(di_doc, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"),
+            "application/vc+ld+json",
+            "Kredensial digital (JSON dengan bukti Data Integrity eddsa-rdfc-2022)",
+        ),
+    )
     return CertificateData(
+        status=str(status),
+        status_since=since.astimezone(ISSUER_TZ).date() if since is not None else None,
+        attachments=attachments,
         body_name=settings.issuer_name,
         holder_name=cred.holder_name,
         nip=(user.nip if user is not None and user.nip else "-"),

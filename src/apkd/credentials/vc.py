@@ -31,6 +31,7 @@ __all__ = [
     "SchemeInfo",
     "UnitInfo",
     "add_months",
+    "badge_image_url",
     "build_credential",
     "format_datetime",
     "format_score",
@@ -102,6 +103,11 @@ def format_score(value: int | float | Decimal) -> str:
         raise ValueError(f"score {value} is outside 0..100")
     text = format(dec, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def badge_image_url(base_url: str, code: str) -> str:
+    """The scheme's badge image (``achievement.image.id``), served by the app."""
+    return f"{base_url.rstrip('/')}/api/v1/schemes/{quote(code, safe='')}/badge.png"
 
 
 def _urn_uuid(credential_id: UUID | str) -> str:
@@ -188,6 +194,7 @@ def build_credential(
                 ),
                 "criteria": {"narrative": _criteria(scheme, pass_text)},
                 "achievementType": "Certification",
+                "image": {"id": badge_image_url(base, scheme.code), "type": "Image"},
                 "resultDescription": [
                     {
                         "id": result_description_id,

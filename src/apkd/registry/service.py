@@ -483,6 +483,19 @@ async def verify_credential_json(
     if keys is None:
         return failed(f"Kunci penerbit tidak tersedia: {source}.")
     by_method = {verification_method(settings, k.key): k for k in keys.values() if k.status != "compromised"}
+    proofs = doc.get("proof")
+    named = {
+        p.get("verificationMethod")
+        for p in (proofs if isinstance(proofs, list) else [proofs])
+        if isinstance(p, dict)
+    }
+    if not named <= set(by_method):  # a key newer than this worker's cached keyring: look again
+        fresh, ok = await guard(factory, load_jwks)
+        if ok and fresh is not None:
+            keys = KEYRING.remember(fresh, settings)
+            by_method = {
+                verification_method(settings, k.key): k for k in keys.values() if k.status != "compromised"
+            }
     try:
         await anyio.to_thread.run_sync(
             lambda: verify_proof(doc, lambda m: k.key if (k := by_method.get(m)) else None)

@@ -707,7 +707,9 @@ const DOWNLOADS = [
   ['certificate.pdf', 'Sertifikat (PDF)'],
   ['qr.png', 'Kode QR (PNG)'],
   ['credential.json', 'Kredensial digital (JSON)'],
+  ['credential.jwt', 'Kredensial digital (vc+jwt)'],
   ['badge.png', 'Lencana Open Badges (PNG)'],
+  ['badge.svg', 'Lencana Open Badges (SVG)'],
 ];
 
 async function loadResult() {
@@ -743,6 +745,10 @@ async function loadResult() {
     if (!cred) return;
     setText('cert-number', `Nomor sertifikat ${cred.number}`);
     $('cert-verify').href = `/v/${encodeURIComponent(cred.number)}`;
+    if (cred.linkedin_url) {
+      $('cert-linkedin').href = cred.linkedin_url;
+      show('cert-linkedin', true);
+    }
     $('cert-downloads').replaceChildren(
       ...DOWNLOADS.map(([file, label]) =>
         el(
