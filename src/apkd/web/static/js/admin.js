@@ -3,6 +3,7 @@
 // Every datum comes from the JSON API, which decides who sees what (a viewer only its region).
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
+import {initSessions, loadSessions} from './admin/sessions.js';
 import {initSites, loadSites} from './admin/sites.js';
 
 const api = new Client('admin');
@@ -30,6 +31,7 @@ function openTab(name) {
   if (name === 'coverage') loadCoverage();
   if (name === 'renewals') loadRenewals();
   if (name === 'sites') loadSites(api);
+  if (name === 'sessions') loadSessions(api);
 }
 
 // --- coverage --------------------------------------------------------------------------------------
@@ -557,6 +559,7 @@ function init() {
   });
   $('reason-form').addEventListener('submit', submitReason);
   initSites(api);
+  initSessions(api);
   $('bank-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkBank(false);
