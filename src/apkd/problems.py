@@ -76,6 +76,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     # --- sessions and registrations
     "unknown_scheme": (422, "Skema yang disebut tidak ada. Impor bank soalnya terlebih dahulu."),
     "scheme_not_found": (404, "Skema tidak ditemukan."),
+    "scheme_retired": (
+        409,
+        "Versi skema ini sudah dipensiunkan: sesi baru tidak dapat memakainya. Impor versi baru bank soalnya.",
+    ),
+    "scheme_version_mismatch": (409, "Versi yang disebut bukan versi skema yang sedang berlaku."),
     "unknown_proctor": (422, "Pengguna yang disebut bukan pengawas."),
     "invalid_title": (422, "Judul sesi wajib diisi."),
     "invalid_venue": (422, "Tempat uji wajib diisi."),

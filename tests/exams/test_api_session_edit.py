@@ -83,7 +83,9 @@ async def test_a_started_session_keeps_its_scheme_zone_and_start(world) -> None:
         assert r.status_code == 409 and r.json()["code"] == "session_started", (patch, r.text)
     later = utcnow() + timedelta(hours=8)
     r = await c.patch(
-        f"/api/v1/sessions/{sid}", headers=admin, json={"ends_at": later.isoformat(), "title": "Sesi diperpanjang"}
+        f"/api/v1/sessions/{sid}",
+        headers=admin,
+        json={"ends_at": later.isoformat(), "title": "Sesi diperpanjang"},
     )
     assert r.status_code == 200 and r.json()["title"] == "Sesi diperpanjang"
     await world.register(world.candidates[0])

@@ -53,7 +53,9 @@ def drive(base: str, review: Review) -> tuple[list[str], dict[str, Any]]:
         p.wait("document.querySelectorAll('#ses-calendar .cal-item').length === 1")
         p.fill("ses-title", "Sertifikasi Bendahara Jayapura")
         p.fill("ses-venue", "BPSDM Provinsi Papua, Jayapura")
-        p.js("(() => { const z = document.getElementById('ses-zone'); z.value = 'Asia/Jayapura'; z.dispatchEvent(new Event('change')); })()")
+        p.js(
+            "(() => { const z = document.getElementById('ses-zone'); z.value = 'Asia/Jayapura'; z.dispatchEvent(new Event('change')); })()"
+        )
         seen["zone_label"] = p.js("document.querySelector('.ses-zone-label').textContent")
         p.fill("ses-start", "2031-03-02T08:00")
         p.fill("ses-end", "2031-03-02T10:30")
@@ -78,13 +80,31 @@ def drive(base: str, review: Review) -> tuple[list[str], dict[str, Any]]:
         seen["edited"] = p.js(f"{card_js('Jayapura')}.textContent")
         # the started session: its start is locked; moving the end earlier is refused by the API
         p.js(f"{card_js('Sesi berjalan')}.querySelector('button').click()")
-        seen["locked"] = p.js("['ses-scheme','ses-zone','ses-start'].map(id => document.getElementById(id).disabled)")
-        earlier = p.js("new Date(new Date(document.getElementById('ses-end').value + 'Z') - 3600e3).toISOString().slice(0, 16)")
+        seen["locked"] = p.js(
+            "['ses-scheme','ses-zone','ses-start'].map(id => document.getElementById(id).disabled)"
+        )
+        earlier = p.js(
+            "new Date(new Date(document.getElementById('ses-end').value + 'Z') - 3600e3).toISOString().slice(0, 16)"
+        )
         p.fill("ses-end", earlier)
         p.submit("ses-form")
         p.wait("document.getElementById('ses-error').textContent.includes('dimajukan')")
         seen["refused"] = p.text("ses-error")
         review(p, "admin-sesi-ubah")
+        # retire the scheme's version in the banks tab: the session form no longer offers it
+        p.click(".tab[data-tab=banks]")
+        p.wait("document.querySelectorAll('#sch-body tr').length === 1")
+        p.js("document.querySelector('#sch-body tr button').click()")
+        p.wait("document.getElementById('retire-dialog').open")
+        p.submit("retire-form")  # no reason: asked for one
+        p.wait("!document.getElementById('retire-error').hidden")
+        p.fill("retire-reason", "Diganti ketentuan baru")
+        p.submit("retire-form")
+        p.wait("document.querySelector('#sch-body tr').textContent.includes('dipensiunkan')")
+        seen["scheme_row"] = p.js("document.querySelector('#sch-body tr').textContent")
+        review(p, "admin-skema-pensiun")
+        p.click(".tab[data-tab=sessions]")
+        p.wait("document.querySelector('#ses-scheme option')?.disabled === true")
         p.pump()
         return p.errors, seen
     finally:
@@ -117,4 +137,5 @@ async def test_console_creates_edits_and_lists_sessions(live_server: str, make_u
     assert "08.00–11.00 WIT" in seen["edited"] and "0 dari 35 kursi terisi" in seen["edited"]
     assert seen["locked"] == [True, True, True]
     assert "dimajukan" in seen["refused"]
+    assert "BPG" in seen["scheme_row"] and "2026.1" in seen["scheme_row"]
     review.check()

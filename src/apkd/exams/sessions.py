@@ -71,6 +71,12 @@ async def _scheme_for_new_session(db: AsyncSession, code: str) -> Scheme:
     scheme = (await db.exec(select(Scheme).where(Scheme.code == code.strip().upper()))).first()
     if scheme is None:
         raise Unprocessable(f"Skema '{code}' tidak ditemukan.", code="unknown_scheme")
+    if scheme.retired_at is not None:
+        raise Conflict(
+            f"Skema {scheme.code} versi {scheme.version} sudah dipensiunkan; sesi baru tidak dapat "
+            "memakainya. Impor versi baru bank soalnya terlebih dahulu.",
+            code="scheme_retired",
+        )
     return scheme
 
 

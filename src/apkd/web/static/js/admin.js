@@ -3,6 +3,7 @@
 // Every datum comes from the JSON API, which decides who sees what (a viewer only its region).
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
+import {initSchemes, loadSchemes as loadSchemeTable} from './admin/schemes.js';
 import {initSessions, loadSessions} from './admin/sessions.js';
 import {initSites, loadSites} from './admin/sites.js';
 
@@ -32,6 +33,7 @@ function openTab(name) {
   if (name === 'renewals') loadRenewals();
   if (name === 'sites') loadSites(api);
   if (name === 'sessions') loadSessions(api);
+  if (name === 'banks') loadSchemeTable(api);
 }
 
 // --- coverage --------------------------------------------------------------------------------------
@@ -244,6 +246,7 @@ async function checkBank(apply) {
       : `Ditolak: ${report.errors.length} kesalahan. Tidak ada yang diimpor.`,
   );
   $('bank-import').disabled = !report.ok || Boolean(report.imported);
+  if (report.imported) loadSchemeTable(api);
 }
 
 // --- results and item analysis -----------------------------------------------------------------------
@@ -560,6 +563,7 @@ function init() {
   $('reason-form').addEventListener('submit', submitReason);
   initSites(api);
   initSessions(api);
+  initSchemes(api);
   $('bank-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkBank(false);

@@ -137,7 +137,11 @@ export async function loadSessions(api) {
     const [schemes, sessions] = await Promise.all([api.get('/api/v1/schemes'), api.get('/api/v1/sessions')]);
     const select = $('ses-scheme');
     const current = select.value;
-    select.replaceChildren(...schemes.map((s) => el('option', {value: s.code}, `${s.code} versi ${s.version} - ${s.title}`)));
+    select.replaceChildren(
+      ...schemes.map((s) =>
+        el('option', {value: s.code, disabled: s.retired}, `${s.code} versi ${s.version} - ${s.title}${s.retired ? ' (dipensiunkan)' : ''}`),
+      ),
+    );
     if (current) select.value = current;
     st.sessions = sessions;
     renderCalendar();
