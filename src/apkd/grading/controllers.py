@@ -32,6 +32,7 @@ from apkd.grading.schemas import (
     ItemAnalysis,
     ItemAnalysisRow,
     OutcomeChange,
+    PublishPreviewPublic,
     PublishSummary,
     ResultPublic,
     UnitResult,
@@ -82,6 +83,27 @@ class SessionGradingController(Controller):
             published_at=out.published_at.isoformat(),
             decided_by=decider,
             decided_at=out.decided_at.isoformat() if out.decided_at else None,
+        )
+
+    @get("/{session_id:int}/publish/preview", guards=[admin_or_auditor])
+    async def publish_preview(
+        self, session_id: int, db: AsyncSession, principal: Principal
+    ) -> PublishPreviewPublic:
+        """What publishing would do now, writing nothing: attempts to grade and how many pass,
+        overdue attempts it closes first, credentials it issues; and whether the caller may
+        take the decision (``may_publish``, ``refusal``)."""
+        p = await publishing.preview(db, session_id, caller=principal)
+        return PublishPreviewPublic(
+            to_grade=p.to_grade,
+            would_pass=p.would_pass,
+            overdue=p.overdue,
+            still_open=p.still_open,
+            already_graded=p.already_graded,
+            already_passed=p.already_passed,
+            credentials_to_issue=p.credentials_to_issue,
+            published_at=p.published_at.isoformat() if p.published_at else None,
+            may_publish=p.may_publish,
+            refusal=p.refusal,
         )
 
     @get("/{session_id:int}/item-analysis", guards=[admin_or_auditor])

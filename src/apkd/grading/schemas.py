@@ -21,6 +21,21 @@ class PublishSummary(Struct):
     decided_at: str | None = None
 
 
+class PublishPreviewPublic(Struct):
+    """What publishing the session would do now (nothing is written)."""
+
+    to_grade: int
+    would_pass: int
+    overdue: int
+    still_open: int
+    already_graded: int
+    already_passed: int
+    credentials_to_issue: int
+    published_at: str | None
+    may_publish: bool
+    refusal: str | None
+
+
 class UnitResult(Struct):
     code: str
     score: float

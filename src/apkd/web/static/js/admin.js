@@ -325,16 +325,36 @@ async function loadAnalysis(ev) {
   }
 }
 
-function askPublish() {
+// The confirmation shows what the API says publishing will do now (nothing is written).
+async function askPublish() {
   const sid = sessionNumber('res-session');
   if (!sid) {
     setText('res-summary', 'Isi nomor sesi.');
     return;
   }
+  let p;
+  try {
+    p = await api.get(`/api/v1/sessions/${sid}/publish/preview`);
+  } catch (err) {
+    setText('res-summary', describeError(err));
+    return;
+  }
+  const list = $('confirm-list');
+  const items = [
+    `${p.to_grade} ujian yang sudah ditutup akan dinilai; ${p.would_pass} di antaranya lulus (kompeten).`,
+    `${p.credentials_to_issue} sertifikat akan diterbitkan dan dicatat di log transparansi.`,
+  ];
+  if (p.overdue) items.push(`${p.overdue} ujian yang lewat batas waktu akan ditutup lalu ikut dinilai.`);
+  if (p.still_open) items.push(`${p.still_open} ujian masih berjalan dan belum dinilai; terbitkan lagi setelah selesai.`);
+  if (p.already_graded) items.push(`Sudah dinilai sebelumnya: ${p.already_graded} ujian, ${p.already_passed} lulus (tidak dinilai ulang).`);
+  list.replaceChildren(...items.map((t) => el('li', {}, t)));
   setText(
     'confirm-text',
-    `Semua ujian sesi ${sid} yang sudah ditutup akan dinilai, hasilnya dapat dilihat peserta, dan setiap peserta yang lulus menerima sertifikat. Menerbitkan ulang tidak menerbitkan sertifikat dua kali.`,
+    p.may_publish
+      ? `Hasil sesi ${sid} dapat dilihat peserta setelah diterbitkan. Menerbitkan ulang tidak menerbitkan sertifikat dua kali.`
+      : `Anda tidak dapat menerbitkan hasil sesi ini: ${p.refusal}`,
   );
+  $('confirm-ok').disabled = !p.may_publish;
   openDialog($('confirm-dialog'));
 }
 
