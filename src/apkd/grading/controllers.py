@@ -13,6 +13,7 @@ from apkd.accounts.guards import admin_only, requires
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.accounts.service import username_of
+from apkd.banks.models import Scheme
 from apkd.errors import BadRequest
 from apkd.grading import corrections, item_analysis, publishing, results
 from apkd.grading.export import (
@@ -23,6 +24,7 @@ from apkd.grading.export import (
     safe_text,
     xlsx_bytes,
 )
+from apkd.grading.loading import exam_session_or_404
 from apkd.grading.schemas import (
     CandidateRef,
     CorrectionPublic,
@@ -35,6 +37,10 @@ from apkd.grading.schemas import (
     PublishPreviewPublic,
     PublishSummary,
     ResultPublic,
+    ScoreBin,
+    SessionResultRow,
+    SessionResults,
+    SessionResultUnit,
     UnitResult,
 )
 
@@ -119,6 +125,46 @@ class SessionGradingController(Controller):
         if _wants_csv(request, fmt):
             return _csv_response(analysis_csv(report), f"analisis-butir-sesi-{session_id}.csv")
         return analysis_public(report)
+
+    @get("/{session_id:int}/results", guards=[admin_or_auditor])
+    async def session_results(self, session_id: int, db: AsyncSession) -> SessionResults:
+        """The session's results: each candidate's score, outcome and unit scores (sorted by
+        name), and the score distribution in bins of 10 points, with the scheme's pass score."""
+        es = await exam_session_or_404(db, session_id)
+        scheme = await db.get(Scheme, es.scheme_id)
+        assert scheme is not None
+        codes, rows = await results.session_results(db, session_id)
+        scores = [r.score for r in rows]
+        return SessionResults(
+            session_id=session_id,
+            scheme_code=scheme.code,
+            pass_score=scheme.pass_score,
+            units=codes,
+            published=es.results_published_at is not None,
+            rows=[
+                SessionResultRow(
+                    attempt_id=r.attempt_id,
+                    username=r.username,
+                    nip=r.nip,
+                    full_name=r.full_name,
+                    instansi=r.instansi,
+                    score=r.score,
+                    passed=r.passed,
+                    outcome=r.outcome,
+                    units=[
+                        SessionResultUnit(
+                            code=c, score=r.units[c], passed=(r.units_passed or {}).get(c, True)
+                        )
+                        for c in codes
+                        if c in r.units
+                    ],
+                )
+                for r in rows
+            ],
+            distribution=[ScoreBin(low=lo, high=hi, count=n) for lo, hi, n in results.distribution(scores)],
+            mean=round(sum(scores) / len(scores), 2) if scores else None,
+            passed=sum(1 for r in rows if r.passed),
+        )
 
     @get("/{session_id:int}/results.csv", guards=[admin_only])
     async def results_csv(

@@ -36,6 +36,42 @@ class PublishPreviewPublic(Struct):
     refusal: str | None
 
 
+class SessionResultUnit(Struct):
+    code: str
+    score: float
+    passed: bool
+
+
+class SessionResultRow(Struct):
+    attempt_id: int
+    username: str
+    nip: str | None
+    full_name: str
+    instansi: str | None
+    score: float
+    passed: bool
+    outcome: str
+    units: list[SessionResultUnit]
+
+
+class ScoreBin(Struct):
+    low: int  # low <= score < high (the last bin holds 100)
+    high: int
+    count: int
+
+
+class SessionResults(Struct):
+    session_id: int
+    scheme_code: str
+    pass_score: float
+    units: list[str]
+    published: bool
+    rows: list[SessionResultRow]
+    distribution: list[ScoreBin]
+    mean: float | None
+    passed: int
+
+
 class UnitResult(Struct):
     code: str
     score: float

@@ -3,6 +3,7 @@
 // Every datum comes from the JSON API, which decides who sees what (a viewer only its region).
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
+import {loadResults} from './admin/results.js';
 import {initSchemes, loadSchemes as loadSchemeTable} from './admin/schemes.js';
 import {initSessions, loadSessions} from './admin/sessions.js';
 import {initSites, loadSites} from './admin/sites.js';
@@ -300,6 +301,7 @@ async function loadAnalysis(ev) {
     setText('res-summary', 'Isi nomor sesi.');
     return;
   }
+  loadResults(api, sid); // the candidates' results and the score distribution, beside the analysis
   try {
     const report = await api.get(`/api/v1/sessions/${sid}/item-analysis`);
     setText('res-summary', `Skema ${report.scheme_code}: ${report.attempts} peserta dinilai, ${report.items.length} butir.`);
