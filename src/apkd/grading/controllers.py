@@ -253,7 +253,8 @@ class CorrectionController(Controller):
     async def correct(
         self, item_version_id: int, data: CorrectionRequest, db: AsyncSession, principal: Principal
     ) -> CorrectionSummary:
-        """Correct an item's key (rekey) or void it, with a reason; every affected result is regraded."""
+        """Correct an item's key (rekey) or void it, with a reason; every affected result is regraded.
+        With ``preview: true`` nothing is written: the answer says whose outcome would flip."""
         out = await corrections.correct_key(
             db,
             item_version_id,
@@ -262,6 +263,7 @@ class CorrectionController(Controller):
             answer=None if data.answer is UNSET else data.answer,
             answer_given=data.answer is not UNSET,
             actor=principal,
+            preview=data.preview,
         )
 
         def who(c: corrections.Change) -> tuple[str, str]:
@@ -294,6 +296,7 @@ class CorrectionController(Controller):
             ],
             credentials_issued=out.credentials_issued,
             credentials_revoked=out.credentials_revoked,
+            preview=data.preview,
         )
 
     @get("/{item_version_id:int}/corrections", guards=[admin_or_auditor])

@@ -93,6 +93,7 @@ class CorrectionRequest(Struct):
     action: Keyword  # rekey | void
     reason: Reason
     answer: Any | UnsetType = UNSET
+    preview: bool = False  # true: say which outcomes would flip, write nothing
 
 
 class OutcomeChange(Struct):
@@ -112,7 +113,7 @@ class CandidateRef(Struct):
 
 
 class CorrectionSummary(Struct):
-    correction_id: int
+    correction_id: int  # 0 for a preview
     item_version_id: int
     action: str
     regraded: int
@@ -121,6 +122,7 @@ class CorrectionSummary(Struct):
     no_longer_passed: list[CandidateRef]
     credentials_issued: int
     credentials_revoked: int
+    preview: bool = False
 
 
 class CorrectionPublic(Struct):

@@ -3,6 +3,7 @@
 // Every datum comes from the JSON API, which decides who sees what (a viewer only its region).
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
+import {initCorrections} from './admin/corrections.js';
 import {loadResults} from './admin/results.js';
 import {initSchemes, loadSchemes as loadSchemeTable} from './admin/schemes.js';
 import {initSessions, loadSessions} from './admin/sessions.js';
@@ -586,6 +587,7 @@ function init() {
   initSites(api);
   initSessions(api);
   initSchemes(api);
+  initCorrections(api);
   $('bank-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkBank(false);
