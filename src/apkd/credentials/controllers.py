@@ -23,6 +23,7 @@ from apkd.accounts.security import Principal
 from apkd.bounds import INT32_MAX
 from apkd.config import Settings
 from apkd.credentials import issuer_keys, qr, service
+from apkd.credentials.merge import merge_pdfs
 from apkd.credentials.models import Credential
 from apkd.credentials.schemas import (
     CredentialDetail,
@@ -429,6 +430,37 @@ async def session_certificates(session_id: int, db: AsyncSession, settings: Sett
     )
 
 
+@get(
+    "/api/v1/sessions/{session_id:int}/certificates.pdf",
+    guards=[admin_only],
+    tags=["credentials"],
+    media_type="application/pdf",
+)
+async def session_certificates_pdf(session_id: int, db: AsyncSession, settings: Settings) -> Response[bytes]:
+    """Every certificate of a session in one PDF (admin), to print at once: each credential's own
+    certificate PDF, in credential-number order, merged; revoked ones are left out (as in the ZIP).
+    ``X-Certificate-Count`` says how many are in it."""
+    creds = [
+        c
+        for c in await service.list_credentials(db, session_id=session_id)
+        if service.effective_status(c) != "revoked"
+    ]
+    if not creds:
+        raise NotFound("Sesi ini belum memiliki sertifikat terbit.", code="no_certificates")
+    creds.sort(key=lambda c: c.number)
+    parts = [await _certificate_pdf(db, c, settings) for c in creds]
+    body = await anyio.to_thread.run_sync(merge_pdfs, parts, f"Sertifikat sesi {session_id}")
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="sertifikat-sesi-{session_id}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Certificate-Count": str(len(parts)),
+        },
+    )
+
+
 ROUTES: list[Any] = [
     CredentialController,
     my_credentials,
@@ -439,4 +471,5 @@ ROUTES: list[Any] = [
     issuer_key,
     status_list,
     session_certificates,
+    session_certificates_pdf,
 ]

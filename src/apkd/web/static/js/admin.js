@@ -583,6 +583,14 @@ function init() {
     }
     api.download(`/api/v1/sessions/${sid}/certificates.zip`, `sertifikat-sesi-${sid}.zip`).catch((err) => banner(describeError(err), 'bad', 8));
   });
+  $('cred-pdf').addEventListener('click', () => {
+    const sid = sessionNumber('cred-session');
+    if (!sid) {
+      banner('Isi nomor sesi untuk mengunduh sertifikatnya.', 'bad', 6);
+      return;
+    }
+    api.download(`/api/v1/sessions/${sid}/certificates.pdf`, `sertifikat-sesi-${sid}.pdf`).catch((err) => banner(describeError(err), 'bad', 8));
+  });
   $('reason-form').addEventListener('submit', submitReason);
   initSites(api);
   initSessions(api);
