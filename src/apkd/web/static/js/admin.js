@@ -4,6 +4,7 @@
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
 import {initCorrections} from './admin/corrections.js';
+import {initKeys, loadKeys} from './admin/keys.js';
 import {loadResults} from './admin/results.js';
 import {initSchemes, loadSchemes as loadSchemeTable} from './admin/schemes.js';
 import {initSessions, loadSessions} from './admin/sessions.js';
@@ -36,6 +37,7 @@ function openTab(name) {
   if (name === 'sites') loadSites(api);
   if (name === 'sessions') loadSessions(api);
   if (name === 'banks') loadSchemeTable(api);
+  if (name === 'keys') loadKeys(api);
 }
 
 // --- coverage --------------------------------------------------------------------------------------
@@ -596,6 +598,7 @@ function init() {
   initSessions(api);
   initSchemes(api);
   initCorrections(api);
+  initKeys(api);
   $('bank-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkBank(false);
