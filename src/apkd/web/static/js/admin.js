@@ -4,6 +4,7 @@
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
 import {initCorrections} from './admin/corrections.js';
+import {initAudit, loadAudit} from './admin/audit.js';
 import {initKeys, loadKeys} from './admin/keys.js';
 import {loadResults} from './admin/results.js';
 import {initSchemes, loadSchemes as loadSchemeTable} from './admin/schemes.js';
@@ -38,6 +39,7 @@ function openTab(name) {
   if (name === 'sessions') loadSessions(api);
   if (name === 'banks') loadSchemeTable(api);
   if (name === 'keys') loadKeys(api);
+  if (name === 'audit') loadAudit(api);
 }
 
 // --- coverage --------------------------------------------------------------------------------------
@@ -511,8 +513,8 @@ async function afterLogin() {
   for (const node of document.querySelectorAll('.admin-only')) node.hidden = api.role !== 'admin';
   for (const node of document.querySelectorAll('.staff-only')) node.hidden = api.role === 'viewer';
   showView('console');
+  openTab('coverage'); // first: a tab chosen while the schemes load is not switched back
   await loadSchemes();
-  openTab('coverage');
 }
 
 async function onLogin(ev) {
@@ -599,6 +601,7 @@ function init() {
   initSchemes(api);
   initCorrections(api);
   initKeys(api);
+  initAudit(api);
   $('bank-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkBank(false);
