@@ -22,7 +22,7 @@ function row(s, admin) {
       el(
         'td',
         {},
-        s.retired ? '-' : el('button', {type: 'button', onclick: () => ask(s), 'aria-label': `Pensiunkan ${s.code} versi ${s.version}`}, 'Pensiunkan versi'),
+        s.retired ? '-' : el('button', {type: 'button', onclick: () => ask(s), 'aria-label': `Pensiunkan versi ${s.code} ${s.version}`}, 'Pensiunkan versi'),
       ),
     );
   }
