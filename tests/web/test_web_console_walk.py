@@ -248,6 +248,31 @@ def drive(base: str, review: Review, downloads: Path) -> dict[str, Any]:
         seen["bins"] = p.js("[...document.querySelectorAll('#sr-bins tr')].map(r => r.textContent)")
         review(p, "jalan-hasil")
 
+        # 5b. a key correction: void an item one of them got wrong; the preview names whose
+        # score changes, nothing is stored until it is applied
+        p.click(".tab[data-tab=corrections]")
+        p.fill("kc-session", str(sid))
+        p.submit("kc-find")
+        p.wait("document.querySelectorAll('#kc-items tr').length > 0")
+        p.js(
+            "[...document.querySelectorAll('#kc-items tr')].find(r => r.children[3].textContent === '0,50').querySelector('button').click()"
+        )
+        p.wait("document.getElementById('kc-history').children.length > 0")
+        p.js(
+            "(() => { const a = document.getElementById('kc-action'); a.value = 'void'; a.dispatchEvent(new Event('change')); })()"
+        )
+        p.fill("kc-reason", "Soal ambigu: dua pilihan sama-sama benar menurut Permendagri 77/2020")
+        p.submit("kc-form")
+        p.wait("document.getElementById('kc-summary').textContent.startsWith('Pratinjau')")
+        seen["kc_preview"] = p.text("kc-summary")
+        seen["kc_rows"] = p.js("[...document.querySelectorAll('#kc-changes tr')].map(r => r.textContent)")
+        seen["kc_history_before"] = p.text("kc-history")
+        review(p, "jalan-koreksi-pratinjau")
+        p.click("#kc-apply")
+        p.wait("document.getElementById('kc-summary').textContent.startsWith('Koreksi diterapkan')")
+        seen["kc_applied"] = p.text("kc-summary")
+        p.wait("document.getElementById('kc-history').textContent.includes('Dibatalkan')")
+
         # 6. revoke one credential with a reason; download the session's certificates
         p.click(".tab[data-tab=credentials]")
         p.fill("cred-session", str(sid))
@@ -264,7 +289,7 @@ def drive(base: str, review: Review, downloads: Path) -> dict[str, Any]:
         p.click("#cred-pdf")
         seen["pdf"] = wait_download(downloads, f"sertifikat-sesi-{sid}.pdf")
         review(p, "jalan-sertifikat")
-        for tab in ("coverage", "corrections", "keys", "audit", "sites"):
+        for tab in ("coverage", "keys", "audit", "sites"):
             p.click(f".tab[data-tab={tab}]")
             p.wait(f"!document.getElementById('panel-{tab}').hidden")
             p.js("new Promise(r => setTimeout(r, 400))")
@@ -327,6 +352,14 @@ async def test_console_walks_the_whole_cycle(live_server: str, make_user: Any, t
         "Peserta 02" in seen["results"] and "Peserta 25" in seen["results"] and "kompeten" in seen["results"]
     )
     assert seen["dist_bars"] == 10 and seen["bins"][-1].endswith("1") and seen["analysis_dots"] > 0
+    # the key correction: previewed (nothing stored), then applied; nobody's outcome flips
+    assert (
+        "0 menjadi kompeten, 0 tidak lagi kompeten" in seen["kc_preview"]
+        and "Belum ada yang disimpan" in seen["kc_preview"]
+    )
+    assert any("Peserta 25" in r and "tetap kompeten" in r for r in seen["kc_rows"])
+    assert "Belum pernah dikoreksi" in seen["kc_history_before"]
+    assert "0 sertifikat terbit, 0 dicabut" in seen["kc_applied"]
     # certificates: the revoked one left out of the ZIP and the merged PDF
     archive = zipfile.ZipFile(io.BytesIO(seen["zip"]))
     assert len([n for n in archive.namelist() if n.endswith(".pdf")]) == 1
