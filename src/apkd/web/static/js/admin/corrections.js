@@ -7,6 +7,7 @@ import {$, el, fieldError, setText} from '../dom.js';
 const st = {api: null, items: new Map(), previewed: null};
 const OUTCOME = {kompeten: 'kompeten', belum_kompeten: 'belum kompeten'};
 const num = (v) => String(v).replace('.', ',');
+const TYPE = {single: 'pilihan tunggal', multiple: 'pilihan ganda', numeric: 'isian angka'};
 
 function parseAnswer(raw, type) {
   const text = raw.trim();
@@ -37,7 +38,7 @@ async function loadItems(ev) {
           {class: it.flags.length ? 'flagged-row' : ''},
           el('th', {scope: 'row'}, `${it.external_id} (versi ${it.item_version_id})`),
           el('td', {}, it.unit),
-          el('td', {}, it.type),
+          el('td', {}, TYPE[it.type] || it.type),
           el('td', {}, it.p === null ? '-' : it.p.toFixed(2).replace('.', ',')),
           el('td', {}, it.voided ? 'dibatalkan' : it.flags.length ? it.flag_texts.join('; ') : '-'),
           el('td', {}, el('button', {type: 'button', onclick: () => choose(it), 'aria-label': `Koreksi butir ${it.external_id}`}, 'Koreksi')),
@@ -51,7 +52,7 @@ async function loadItems(ev) {
 
 async function choose(it) {
   $('kc-item').value = String(it.item_version_id);
-  setText('kc-title', `Koreksi butir ${it.external_id} (${it.type}; pilihan ${Object.keys(it.option_counts).sort().join(', ') || '-'})`);
+  setText('kc-title', `Koreksi butir ${it.external_id} (${TYPE[it.type] || it.type}; pilihan ${Object.keys(it.option_counts).sort().join(', ') || '-'})`);
   st.previewed = null;
   $('kc-apply').disabled = true;
   $('kc-answer').focus();
