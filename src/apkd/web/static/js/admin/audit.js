@@ -6,6 +6,36 @@ import {$, el, setText, show} from '../dom.js';
 
 const st = {api: null, page: 1, filter: null};
 const SEEN_KEY = 'apkd.admin.log.checkpoint';
+// What the common actions mean, in Indonesian (the code stays beside it: it is what filters use).
+const ACTIONS = {
+  'user.created': 'akun dibuat',
+  'user.password_changed': 'kata sandi diganti',
+  'user.password_reset': 'kata sandi disetel ulang',
+  'bank.imported': 'bank soal diimpor',
+  'scheme.retired': 'versi skema dipensiunkan',
+  'session.created': 'sesi dibuat',
+  'session.updated': 'sesi diubah',
+  'registration.created': 'peserta didaftarkan',
+  'registration.imported': 'peserta diimpor',
+  'login_slips.printed': 'kartu login dicetak',
+  'attempt.submitted': 'ujian dikumpulkan',
+  'attempt.expired': 'ujian habis waktu',
+  'incident.reported': 'kejadian dilaporkan',
+  'results.published': 'hasil diterbitkan',
+  'item.key_corrected': 'kunci jawaban dikoreksi',
+  'result.regraded': 'hasil dinilai ulang',
+  'credentials.issued': 'sertifikat diterbitkan',
+  'credential.revoked': 'sertifikat dicabut',
+  'credential.suspended': 'sertifikat dibekukan',
+  'credential.reinstated': 'sertifikat dipulihkan',
+  'keys.rotated': 'kunci dirotasi',
+  'keys.compromised': 'kunci ditandai bocor',
+  'appeal.lodged': 'banding diajukan',
+  'appeal.decided': 'banding diputus',
+  'complaint.lodged': 'pengaduan masuk',
+  'complaint.decided': 'pengaduan diputus',
+};
+const actionText = (code) => (ACTIONS[code] ? `${ACTIONS[code]} (${code})` : code);
 const when = (iso) => new Date(iso).toLocaleString('id-ID', {dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Asia/Makassar'});
 
 // --- RFC 9162 consistency, in the browser ---------------------------------------------------------
@@ -159,7 +189,7 @@ async function loadTrail(more) {
   try {
     const r = await st.api.get(`/api/v1/audit?${q}`);
     const select = $('aud-action');
-    if (select.options.length <= 1) for (const a of r.actions) select.append(el('option', {value: a}, a));
+    if (select.options.length <= 1) for (const a of r.actions) select.append(el('option', {value: a}, actionText(a)));
     const rows = r.items.map((e) =>
       el(
         'tr',
@@ -167,7 +197,7 @@ async function loadTrail(more) {
         el('th', {scope: 'row'}, String(e.seq)),
         el('td', {}, when(e.at)),
         el('td', {}, e.actor || '-'),
-        el('td', {class: 'mono'}, e.action),
+        el('td', {}, actionText(e.action)),
         el('td', {}, `${e.subject_type} ${e.subject_id}`),
         el('td', {class: 'mono wrap small'}, detailsText(e.details)),
       ),
