@@ -117,6 +117,18 @@ def drive(base: str, review: Review, engine: Any, loop: asyncio.AbstractEventLoo
         p.wait(f"document.querySelectorAll('#keys-body tr').length === {before} + 1")
         seen["keys"] = p.js("[...document.querySelectorAll('#keys-body tr')].map(r => r.textContent)")
         review(p, "admin-kunci")
+        # the auditor reads keys and the audit trail, and may not rotate or edit sessions
+        p.js("document.getElementById('logout').click()")
+        p.wait("!document.getElementById('view-login').hidden")
+        p.fill("login-username", "auditor1")
+        p.fill("login-password", PASSWORD)
+        p.submit("login-form")
+        p.wait("!document.getElementById('view-console').hidden")
+        p.click(".tab[data-tab=keys]")
+        p.wait("document.querySelectorAll('#keys-body tr').length > 0")
+        seen["auditor_rotate_hidden"] = p.js("document.getElementById('keys-rotate').hidden")
+        seen["auditor_tabs"] = p.js("[...document.querySelectorAll('.tab')].filter(t => !t.hidden).map(t => t.dataset.tab)")
+        review(p, "auditor-kunci")
         p.pump()
         seen["errors"] = p.errors
         return seen
@@ -126,6 +138,7 @@ def drive(base: str, review: Review, engine: Any, loop: asyncio.AbstractEventLoo
 
 async def test_console_audit_log_consistency_and_keys(live_server: str, make_user: Any, clean: Any) -> None:
     await make_user("admin", username="admin1")
+    await make_user("auditor", username="auditor1")
     await grow(clean, 0, 3)
     async with session_factory(clean)() as s:
         await audit.record(s, "session.created", "exam_session", 7, actor="budi", details={"title": "Sesi"})
@@ -142,4 +155,6 @@ async def test_console_audit_log_consistency_and_keys(live_server: str, make_use
     assert "session.created" in seen["filtered"] and "budi" in seen["filtered"]
     assert sum("aktif" in k for k in seen["keys"]) == 2  # the new credential key and the log's key
     assert any("Sertifikat" in k and "dipensiunkan" in k for k in seen["keys"]) or len(seen["keys"]) >= 2
+    assert seen["auditor_rotate_hidden"] is True
+    assert seen["auditor_tabs"] == ["coverage", "renewals", "officers", "banks", "results", "keys", "audit"]
     review.check()
