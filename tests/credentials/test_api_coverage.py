@@ -242,7 +242,9 @@ async def test_key_status_and_rotation_with_a_reason(client, world, db) -> None:
     assert r.status_code == 200, r.text
     new = r.json()
     assert new["status"] == "active" and new["kid"] != before[0]["kid"]
-    keys = [k for k in (await client.get("/api/v1/keys", headers=admin)).json() if k["purpose"] == "credential"]
+    keys = [
+        k for k in (await client.get("/api/v1/keys", headers=admin)).json() if k["purpose"] == "credential"
+    ]
     assert [(k["kid"], k["status"]) for k in keys] == [(new["kid"], "active"), (before[0]["kid"], "retired")]
     assert keys[1]["retired_at"]
     # the retired key stays published: what it signed still verifies

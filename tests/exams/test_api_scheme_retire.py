@@ -26,9 +26,13 @@ async def test_retired_version_takes_no_new_session(running, reimport) -> None:
     c, admin = world.client, world.admin
     schemes = {s["code"]: s for s in (await c.get("/api/v1/schemes")).json()}
     assert schemes["UJI"]["retired"] is False and schemes["UJI"]["items"] == {"UJI.A": 6, "UJI.B": 6}
-    r = await c.post("/api/v1/schemes/UJI/retire", headers=world.proctor, json={"version": "2026.1", "reason": "x"})
+    r = await c.post(
+        "/api/v1/schemes/UJI/retire", headers=world.proctor, json={"version": "2026.1", "reason": "x"}
+    )
     assert r.status_code == 403
-    r = await c.post("/api/v1/schemes/UJI/retire", headers=admin, json={"version": "2025.9", "reason": "Diganti"})
+    r = await c.post(
+        "/api/v1/schemes/UJI/retire", headers=admin, json={"version": "2025.9", "reason": "Diganti"}
+    )
     assert r.status_code == 409 and r.json()["code"] == "scheme_version_mismatch"
     r = await c.post("/api/v1/schemes/UJI/retire", headers=admin, json={"version": "2026.1", "reason": "  "})
     assert r.status_code == 422

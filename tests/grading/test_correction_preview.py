@@ -26,7 +26,12 @@ async def test_preview_then_apply(client, make_user, login, factory, recorded_ef
     scores_before = sorted((await db.exec(select(Result.score))).all())
     audit_before = (await db.exec(select(func.count()).select_from(AuditEvent))).one()
     await db.rollback()
-    body = {"action": "rekey", "answer": "b", "reason": "Kunci salah menurut Permendagri 77/2020.", "preview": True}
+    body = {
+        "action": "rekey",
+        "answer": "b",
+        "reason": "Kunci salah menurut Permendagri 77/2020.",
+        "preview": True,
+    }
 
     r = await client.post(f"/api/v1/item-versions/{a3}/corrections", headers=h, json=body)
     assert r.status_code == 200, r.text
@@ -41,15 +46,17 @@ async def test_preview_then_apply(client, make_user, login, factory, recorded_ef
     await db.rollback()
     assert recorded_effects.revoked == []
     # the auditor may not even preview (a correction is the admin's)
-    r = await client.post(f"/api/v1/item-versions/{a3}/corrections", headers=await login("auditor1"), json=body)
+    r = await client.post(
+        f"/api/v1/item-versions/{a3}/corrections", headers=await login("auditor1"), json=body
+    )
     assert r.status_code == 403
     # a preview is refused the same way the correction would be
-    r = await client.post(
-        f"/api/v1/item-versions/{a3}/corrections", headers=h, json={**body, "answer": "zz"}
-    )
+    r = await client.post(f"/api/v1/item-versions/{a3}/corrections", headers=h, json={**body, "answer": "zz"})
     assert r.status_code == 422 and r.json()["code"] == "invalid_key"
 
-    r = await client.post(f"/api/v1/item-versions/{a3}/corrections", headers=h, json={**body, "preview": False})
+    r = await client.post(
+        f"/api/v1/item-versions/{a3}/corrections", headers=h, json={**body, "preview": False}
+    )
     applied = r.json()
     assert applied["preview"] is False and applied["correction_id"] > 0
     assert applied["changes"] == preview["changes"]

@@ -127,7 +127,9 @@ def drive(base: str, review: Review, engine: Any, loop: asyncio.AbstractEventLoo
         p.click(".tab[data-tab=keys]")
         p.wait("document.querySelectorAll('#keys-body tr').length > 0")
         seen["auditor_rotate_hidden"] = p.js("document.getElementById('keys-rotate').hidden")
-        seen["auditor_tabs"] = p.js("[...document.querySelectorAll('.tab')].filter(t => !t.hidden).map(t => t.dataset.tab)")
+        seen["auditor_tabs"] = p.js(
+            "[...document.querySelectorAll('.tab')].filter(t => !t.hidden).map(t => t.dataset.tab)"
+        )
         review(p, "auditor-kunci")
         p.pump()
         seen["errors"] = p.errors
