@@ -31,7 +31,9 @@ def upgrade() -> None:
                 server_default="draft",
             )
         )
-        batch_op.add_column(sa.Column("reviewer", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True))
+        batch_op.add_column(
+            sa.Column("reviewer", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True)
+        )
         batch_op.add_column(sa.Column("reviewed_at", sa.Date(), nullable=True))
 
 

@@ -26,6 +26,7 @@ from apkd.accounts.guards import provide_principal
 from apkd.accounts.security import configure_password_hashing
 from apkd.apidocs import OpenAPIDocument, SwaggerPage, assets_router
 from apkd.appeals import controllers as appeals_controllers
+from apkd.audittrail import controllers as audittrail_controllers
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
@@ -53,6 +54,7 @@ DOMAINS = (
     registry_controllers,
     talent_controllers,
     sites_controllers,
+    audittrail_controllers,
     web_controllers,
 )
 

@@ -275,7 +275,9 @@ def user() -> None:
 
 
 @user.command("create")
-@click.option("--role", required=True, type=click.Choice(["admin", "proctor", "candidate", "auditor", "viewer"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "proctor", "candidate", "auditor", "viewer"])
+)
 @click.option("--username", required=True)
 @click.option("--password-stdin", is_flag=True, required=True, help="Baca kata sandi dari stdin.")
 @click.option("--full-name", default=None)

@@ -76,6 +76,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     # --- sessions and registrations
     "unknown_scheme": (422, "Skema yang disebut tidak ada. Impor bank soalnya terlebih dahulu."),
     "scheme_not_found": (404, "Skema tidak ditemukan."),
+    "scheme_retired": (
+        409,
+        "Versi skema ini sudah dipensiunkan: sesi baru tidak dapat memakainya. Impor versi baru bank soalnya.",
+    ),
+    "scheme_version_mismatch": (409, "Versi yang disebut bukan versi skema yang sedang berlaku."),
     "unknown_proctor": (422, "Pengguna yang disebut bukan pengawas."),
     "invalid_title": (422, "Judul sesi wajib diisi."),
     "invalid_venue": (422, "Tempat uji wajib diisi."),
@@ -83,6 +88,13 @@ CATALOG: dict[str, tuple[int, str]] = {
     "invalid_window": (422, "Waktu selesai sesi harus setelah waktu mulai."),
     "invalid_capacity": (422, "Kapasitas sesi harus 1 atau lebih."),
     "session_not_found": (404, "Sesi ujian tidak ditemukan."),
+    "session_started": (
+        409,
+        "Sesi sudah dimulai: skema, zona waktu dan waktu mulai tidak dapat diubah, waktu selesai hanya "
+        "dapat diundurkan.",
+    ),
+    "session_published": (409, "Hasil sesi sudah diterbitkan; sesi tidak dapat diubah lagi."),
+    "capacity_below_registered": (409, "Kapasitas tidak boleh di bawah jumlah peserta yang sudah terdaftar."),
     "not_your_session": (403, "Anda bukan pengawas sesi ujian ini."),
     "session_full": (409, "Sesi sudah penuh."),
     "already_registered": (409, "Peserta ini sudah terdaftar pada sesi ini."),

@@ -192,3 +192,65 @@ async def test_officer_search_by_nip_or_name_with_history(client, world) -> None
     assert r.status_code == 200 and r.json() == []
     r = await client.get("/api/v1/officers?q=ab", headers=admin)
     assert r.status_code == 422 and r.json()["code"] == "query_too_short"
+
+
+async def test_session_certificates_as_one_merged_pdf(client, world) -> None:
+    from pypdf import PdfReader
+
+    admin = world["admin1"]
+    listing = (await client.get("/api/v1/exports/credentials?per_page=10", headers=admin)).json()["items"]
+    revoked = listing[0]["number"]
+    await client.post(f"/api/v1/credentials/{revoked}/revoke", json={"reason": "salah cetak"}, headers=admin)
+    creds = (await client.get("/api/v1/credentials", headers=admin)).json()
+    detail = await client.get(f"/api/v1/credentials/{creds[0]['number']}", headers=admin)
+    attempt = await client.get(f"/api/v1/attempts/{detail.json()['attempt_id']}", headers=admin)
+    session_id = attempt.json()["session_id"]
+    one = await client.get(f"/api/v1/credentials/{creds[0]['number']}/certificate.pdf", headers=admin)
+    pages_each = len(PdfReader(io.BytesIO(one.content)).pages)
+
+    r = await client.get(f"/api/v1/sessions/{session_id}/certificates.pdf", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf" and r.headers["x-certificate-count"] == "2"
+    merged = PdfReader(io.BytesIO(r.content))
+    assert len(merged.pages) == 2 * pages_each
+    text = "\n".join(page.extract_text() for page in merged.pages)
+    kept = sorted(c["number"] for c in creds if c["number"] != revoked)
+    assert all(n in text for n in kept) and revoked not in text
+    assert len(merged.outline) == 2
+    assert (
+        await client.get(f"/api/v1/sessions/{session_id}/certificates.pdf", headers=world["auditor1"])
+    ).status_code == 403
+    r = await client.get("/api/v1/sessions/999999/certificates.pdf", headers=admin)
+    assert r.status_code == 404 and r.json()["code"] == "no_certificates"
+
+
+async def test_key_status_and_rotation_with_a_reason(client, world, db) -> None:
+    from apkd.audit import AuditEvent
+
+    admin = world["admin1"]
+    r = await client.get("/api/v1/keys", headers=world["auditor1"])
+    assert r.status_code == 200, r.text
+    before = [k for k in r.json() if k["purpose"] == "credential"]
+    assert [k["status"] for k in before] == ["active"]
+    assert before[0]["thumbprint_uri"] == "urn:ietf:params:oauth:jwk-thumbprint:sha-256:" + before[0]["kid"]
+    assert "private_key_enc" not in before[0]
+    r = await client.post("/api/v1/keys/rotate", json={"reason": "x"}, headers=world["auditor1"])
+    assert r.status_code == 403
+    r = await client.post("/api/v1/keys/rotate", json={"reason": "   "}, headers=admin)
+    assert r.status_code == 422
+    r = await client.post("/api/v1/keys/rotate", json={"reason": "Rotasi tahunan"}, headers=admin)
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert new["status"] == "active" and new["kid"] != before[0]["kid"]
+    keys = [
+        k for k in (await client.get("/api/v1/keys", headers=admin)).json() if k["purpose"] == "credential"
+    ]
+    assert [(k["kid"], k["status"]) for k in keys] == [(new["kid"], "active"), (before[0]["kid"], "retired")]
+    assert keys[1]["retired_at"]
+    # the retired key stays published: what it signed still verifies
+    jwks = (await client.get("/.well-known/jwks.json")).json()
+    assert {before[0]["kid"], new["kid"]} <= {k["kid"] for k in jwks["keys"]}
+    from sqlmodel import select
+
+    event = (await db.exec(select(AuditEvent).where(AuditEvent.action == "keys.rotated"))).all()[-1]
+    assert "Rotasi tahunan" in event.details

@@ -104,7 +104,9 @@ def test_numeric_explains_separators(text):
         validate_response("numeric", (), text)
 
 
-@pytest.mark.parametrize("text", ["abc", "1e5", "Rp", "1,500", "1_000", "٣", "0x10", "nan", "inf", "--1", "."])
+@pytest.mark.parametrize(
+    "text", ["abc", "1e5", "Rp", "1,500", "1_000", "٣", "0x10", "nan", "inf", "--1", "."]
+)
 def test_numeric_rejects_non_numeric_strings(text):
     with pytest.raises(ResponseError):
         validate_response("numeric", (), text)

@@ -8,7 +8,16 @@ from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.banks import service
 from apkd.banks.bankfile import BankFile, parse_bank
-from apkd.banks.schemas import BankCheck, BankLineError, BankUnitCount, BankUpload, SchemePublic, UnitPublic
+from apkd.banks.models import Scheme, SchemeUnit
+from apkd.banks.schemas import (
+    BankCheck,
+    BankLineError,
+    BankUnitCount,
+    BankUpload,
+    SchemePublic,
+    SchemeRetire,
+    UnitPublic,
+)
 from apkd.config import Settings
 from apkd.errors import Unprocessable
 
@@ -70,28 +79,47 @@ class SchemeController(Controller):
 
     @get("/", opt={"public": True})
     async def list_schemes(self, db: AsyncSession) -> list[SchemePublic]:
-        """Certification schemes and their competency units (public)."""
+        """Certification schemes and their competency units (public); a retired version says so."""
+        counts = await service.active_item_counts(db)
         return [
-            SchemePublic(
-                code=s.code,
-                version=s.version,
-                title=s.title,
-                position=s.position,
-                duration_minutes=s.duration_minutes,
-                validity_months=s.validity_months,
-                pass_score=s.pass_score,
-                appeal_days=s.appeal_days,
-                resit_wait_days=s.resit_wait_days,
-                sittings_per_year=s.sittings_per_year,
-                units=[
-                    UnitPublic(
-                        code=u.code, title=u.title, items_per_form=u.items_per_form, min_score=u.min_score
-                    )
-                    for u in units
-                ],
-            )
-            for s, units in await service.list_schemes(db)
+            _scheme_public(s, units, counts.get(s.id or 0, {})) for s, units in await service.list_schemes(db)
         ]
+
+    @post("/{code:str}/retire", guards=[requires(Role.ADMIN)], status_code=200)
+    async def retire(
+        self, code: str, data: SchemeRetire, db: AsyncSession, principal: Principal
+    ) -> SchemePublic:
+        """Retire the scheme's current version with a reason (admin): no new session may use it;
+        sessions, results and credentials already made are untouched. 409 ``scheme_retired`` when
+        it already is, ``scheme_version_mismatch`` when ``version`` is not the current one."""
+        scheme = await service.retire_scheme(
+            db, code, version=data.version, reason=data.reason, actor=principal.username
+        )
+        counts = await service.active_item_counts(db)
+        units = next(u for s, u in await service.list_schemes(db) if s.id == scheme.id)
+        return _scheme_public(scheme, units, counts.get(scheme.id or 0, {}))
+
+
+def _scheme_public(s: Scheme, units: list[SchemeUnit], items: dict[str, int]) -> SchemePublic:
+    return SchemePublic(
+        code=s.code,
+        version=s.version,
+        title=s.title,
+        position=s.position,
+        duration_minutes=s.duration_minutes,
+        validity_months=s.validity_months,
+        pass_score=s.pass_score,
+        appeal_days=s.appeal_days,
+        resit_wait_days=s.resit_wait_days,
+        sittings_per_year=s.sittings_per_year,
+        units=[
+            UnitPublic(code=u.code, title=u.title, items_per_form=u.items_per_form, min_score=u.min_score)
+            for u in units
+        ],
+        retired=s.retired_at is not None,
+        retired_at=s.retired_at.isoformat() if s.retired_at else None,
+        items=items,
+    )
 
 
 ROUTES = [SchemeController, BankController]

@@ -33,6 +33,10 @@ class Scheme(SQLModel, table=True):
     draw_rules: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
+    # The current version retired (decision 046): no new session may use it until a bank file
+    # with another version is imported; sessions, results and credentials already made stay.
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    retired_reason: str | None = Field(default=None, max_length=4000)
 
 
 class SchemeUnit(SQLModel, table=True):

@@ -4,6 +4,8 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
+from apkd.bounds import Reason
+
 
 class UnitPublic(Struct):
     code: str
@@ -24,6 +26,14 @@ class SchemePublic(Struct):
     appeal_days: int = 14  # days to appeal a published result
     resit_wait_days: int = 0  # days between sittings (0: none)
     sittings_per_year: int = 0  # sittings per 365 days (0: no limit)
+    retired: bool = False  # this version is retired: no new session may use it
+    retired_at: str | None = None
+    items: dict[str, int] = {}  # active items in the bank per unit code
+
+
+class SchemeRetire(Struct):
+    version: Annotated[str, Meta(max_length=32)]
+    reason: Reason
 
 
 class BankUpload(Struct):

@@ -22,7 +22,8 @@ from apkd import audit
 from apkd.banks.bankfile import BankFile, ItemSpec, SchemeSpec
 from apkd.banks.models import Item, ItemVersion, Scheme, SchemeUnit
 from apkd.db import serialize, utcnow
-from apkd.errors import Conflict
+from apkd.errors import Conflict, NotFound
+from apkd.textrules import clean_reason
 
 
 @dataclass
@@ -156,6 +157,8 @@ async def import_bank(session: AsyncSession, bank: BankFile, *, actor: str | Non
         await session.flush()
         report.created = True
     elif scheme.content_hash != s_hash:
+        if scheme.version != spec.version and scheme.retired_at is not None:
+            scheme.retired_at, scheme.retired_reason = None, None  # a new version is in force
         scheme.version, scheme.title, scheme.position = spec.version, spec.title, spec.position
         scheme.duration_minutes, scheme.validity_months = spec.duration_minutes, spec.validity_months
         scheme.pass_score, scheme.content_hash, scheme.updated_at = spec.pass_score, s_hash, now
@@ -297,6 +300,40 @@ async def import_banks(
     return report
 
 
+async def retire_scheme(
+    session: AsyncSession, code: str, *, version: str, reason: str, actor: str | None
+) -> Scheme:
+    """Retire the scheme's current version (admin): no new session may use it (decision 046).
+    ``version`` must be the current one (409 ``scheme_version_mismatch``), once (409
+    ``scheme_retired``). Sessions, results and credentials that used it are left as they are."""
+    reason = clean_reason(reason, label="Alasan pensiun")
+    await serialize(session, f"bank:{code.strip().upper()}")
+    scheme = (await session.exec(select(Scheme).where(Scheme.code == code.strip().upper()))).first()
+    if scheme is None:
+        raise NotFound(f"Skema '{code}' tidak ditemukan.", code="scheme_not_found")
+    if version.strip() != scheme.version:
+        raise Conflict(
+            f"Versi yang berlaku untuk skema {scheme.code} adalah {scheme.version}, bukan {version.strip()}.",
+            code="scheme_version_mismatch",
+        )
+    if scheme.retired_at is not None:
+        raise Conflict(
+            f"Skema {scheme.code} versi {scheme.version} sudah dipensiunkan.", code="scheme_retired"
+        )
+    scheme.retired_at, scheme.retired_reason = utcnow(), reason
+    session.add(scheme)
+    await session.flush()
+    await audit.record(
+        session,
+        "scheme.retired",
+        "scheme",
+        scheme.id or 0,
+        actor=actor,
+        details={"code": scheme.code, "version": scheme.version, "reason": reason},
+    )
+    return scheme
+
+
 async def list_schemes(session: AsyncSession) -> list[tuple[Scheme, list[SchemeUnit]]]:
     schemes = (await session.exec(select(Scheme).order_by(col(Scheme.code)))).all()
     units = (
@@ -306,6 +343,25 @@ async def list_schemes(session: AsyncSession) -> list[tuple[Scheme, list[SchemeU
     for u in units:
         by_scheme.setdefault(u.scheme_id, []).append(u)
     return [(s, by_scheme.get(s.id or 0, [])) for s in schemes]
+
+
+async def active_item_counts(session: AsyncSession) -> dict[int, dict[str, int]]:
+    """Active items in the bank per scheme id and unit code (their latest versions' units)."""
+    latest = _latest_versions()
+    rows = (
+        await session.exec(
+            select(Item.scheme_id, ItemVersion.unit_code, func.count())
+            .select_from(ItemVersion)
+            .join(latest, _is_latest(latest))
+            .join(Item, col(Item.id) == col(ItemVersion.item_id))
+            .where(col(Item.retired_at).is_(None))
+            .group_by(col(Item.scheme_id), col(ItemVersion.unit_code))
+        )
+    ).all()
+    out: dict[int, dict[str, int]] = {}
+    for scheme_id, unit, n in rows:
+        out.setdefault(scheme_id, {})[unit] = int(n)
+    return out
 
 
 async def current_pool(session: AsyncSession, scheme_id: int) -> list[ItemVersion]:

@@ -23,18 +23,25 @@ from apkd.accounts.security import Principal
 from apkd.bounds import INT32_MAX
 from apkd.config import Settings
 from apkd.credentials import issuer_keys, qr, service
+from apkd.credentials.merge import merge_pdfs
 from apkd.credentials.models import Credential
 from apkd.credentials.pdf import CertificateData
 from apkd.credentials.schemas import (
     CredentialDetail,
     CredentialSummary,
     HolderPublic,
+    KeyRotate,
     ReasonRequest,
     SchemeRef,
+    SigningKeyPublic,
     StatusChanged,
 )
 from apkd.errors import Forbidden, NotFound
 from apkd.httpcache import cached, etag_for, if_none_match
+from apkd.signing import keystore
+from apkd.signing.keys import THUMBPRINT_URI
+from apkd.signing.models import KeyPurpose, SigningKey
+from apkd.textrules import clean_reason
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 PRIVATE_CACHE = "private, max-age=86400"
@@ -537,7 +544,81 @@ async def session_certificates(session_id: int, db: AsyncSession, settings: Sett
     )
 
 
+@get(
+    "/api/v1/sessions/{session_id:int}/certificates.pdf",
+    guards=[admin_only],
+    tags=["credentials"],
+    media_type="application/pdf",
+)
+async def session_certificates_pdf(session_id: int, db: AsyncSession, settings: Settings) -> Response[bytes]:
+    """Every certificate of a session in one PDF (admin), to print at once: each credential's own
+    certificate PDF, in credential-number order, merged; revoked ones are left out (as in the ZIP).
+    ``X-Certificate-Count`` says how many are in it."""
+    creds = [
+        c
+        for c in await service.list_credentials(db, session_id=session_id)
+        if service.effective_status(c) != "revoked"
+    ]
+    if not creds:
+        raise NotFound("Sesi ini belum memiliki sertifikat terbit.", code="no_certificates")
+    creds.sort(key=lambda c: c.number)
+    parts = [await _certificate_pdf(db, c, settings) for c in creds]
+    body = await anyio.to_thread.run_sync(merge_pdfs, parts, f"Sertifikat sesi {session_id}")
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="sertifikat-sesi-{session_id}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Certificate-Count": str(len(parts)),
+        },
+    )
+
+
+def _key_public(row: SigningKey) -> SigningKeyPublic:
+    def iso(dt: datetime | None) -> str | None:
+        return dt.isoformat() if dt is not None else None
+
+    return SigningKeyPublic(
+        purpose=row.purpose,
+        kid=row.kid,
+        thumbprint_uri=THUMBPRINT_URI + row.kid,
+        status=row.status,
+        created_at=row.created_at.isoformat(),
+        retired_at=iso(row.retired_at),
+        compromised_at=iso(row.compromised_at),
+        compromise_reason=row.compromise_reason,
+    )
+
+
+class KeyController(Controller):
+    """The signing keys as the console shows them: status and thumbprints; rotation (admin)."""
+
+    path = "/api/v1/keys"
+    tags = ["credentials"]
+
+    @get("/", guards=[requires("admin", "auditor")])
+    async def list_keys(self, db: AsyncSession) -> list[SigningKeyPublic]:
+        """Every signing key, credential keys then the transparency log's, newest first: active,
+        retired (still published, what they signed verifies) or compromised (with the reason)."""
+        rows = [
+            *reversed(await keystore.list_keys(db, KeyPurpose.CREDENTIAL)),
+            *reversed(await keystore.list_keys(db, KeyPurpose.LOG)),
+        ]
+        return [_key_public(r) for r in rows]
+
+    @post("/rotate", guards=[admin_only], status_code=200)
+    async def rotate(
+        self, data: KeyRotate, db: AsyncSession, principal: Principal, settings: Settings
+    ) -> SigningKeyPublic:
+        """Rotate the credential signing key (admin), with a reason: a new key signs from now on,
+        the old one is retired and stays in the JWKS; logged in the transparency log and audited."""
+        reason = clean_reason(data.reason, label="Alasan rotasi")
+        return _key_public(await issuer_keys.rotate(db, settings, actor=principal.username, reason=reason))
+
+
 ROUTES: list[Any] = [
+    KeyController,
     CredentialController,
     my_credentials,
     jwks,
@@ -549,4 +630,5 @@ ROUTES: list[Any] = [
     scheme_badge_png,
     scheme_badge_svg,
     session_certificates,
+    session_certificates_pdf,
 ]

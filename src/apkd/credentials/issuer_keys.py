@@ -60,9 +60,11 @@ async def list_keys(session: AsyncSession) -> list[SigningKey]:
     return await keystore.list_keys(session, PURPOSE)
 
 
-async def rotate(session: AsyncSession, settings: Settings, *, actor: str | None) -> SigningKey:
+async def rotate(
+    session: AsyncSession, settings: Settings, *, actor: str | None, reason: str | None = None
+) -> SigningKey:
     """Retire the active credential key and make a new one active (logged). Returns the new key."""
-    return await keystore.rotate(session, settings, PURPOSE, actor=actor, log=append)
+    return await keystore.rotate(session, settings, PURPOSE, actor=actor, log=append, reason=reason)
 
 
 async def compromise(

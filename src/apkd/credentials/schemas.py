@@ -59,3 +59,20 @@ class CredentialDetail(Struct):
 class StatusChanged(Struct):
     number: str
     status: str
+
+
+class SigningKeyPublic(Struct):
+    """A signing key as the console shows it (never the private part)."""
+
+    purpose: str  # credential | log
+    kid: str  # the RFC 7638 thumbprint
+    thumbprint_uri: str  # RFC 9278
+    status: str  # active | retired | compromised
+    created_at: str
+    retired_at: str | None
+    compromised_at: str | None
+    compromise_reason: str | None
+
+
+class KeyRotate(Struct):
+    reason: Reason

@@ -570,3 +570,11 @@ class Effects:
             )
             ids.extend(cid for cid in (await session.exec(stmt)).all() if cid is not None)
         return await revoke_many(session, ids, "regraded", actor=actor)
+
+    async def count_unissued(self, session: AsyncSession, result_ids: list[int]) -> int:
+        ids = set(result_ids)
+        have: set[int] = set()
+        for part in chunks(sorted(ids)):
+            stmt = select(Credential.result_id).where(col(Credential.result_id).in_(part))
+            have.update(rid for rid in (await session.exec(stmt)).all() if rid is not None)
+        return len(ids - have)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Controller, Litestar, Response, get, post, put
+from litestar import Controller, Litestar, Response, get, patch, post, put
 from litestar.datastructures import State
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,6 +59,7 @@ from apkd.exams.schemas import (
     SaveResult,
     SessionCreate,
     SessionPublic,
+    SessionUpdate,
     SubmitResult,
 )
 from apkd.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
@@ -88,6 +89,16 @@ class SessionController(Controller):
     async def create(self, data: SessionCreate, db: AsyncSession, principal: Principal) -> SessionPublic:
         """Create an exam session (admin): scheme, title, venue, window, time zone, capacity, proctors."""
         exam = await sessions.create_session(db, data, principal=principal)
+        return await sessions.session_public(db, exam)
+
+    @patch("/{session_id:int}", guards=[admin_only])
+    async def update(
+        self, session_id: int, data: SessionUpdate, db: AsyncSession, principal: Principal
+    ) -> SessionPublic:
+        """Edit a session (admin): only the fields sent change. Once it has started the scheme, the
+        zone and the start are fixed and the end may only move later (409 ``session_started``);
+        nothing changes once results are published (409 ``session_published``)."""
+        exam = await sessions.update_session(db, session_id, data, principal=principal)
         return await sessions.session_public(db, exam)
 
     @get("/", guards=[staff])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from apkd.bounds import (
     PROCTORS_MAX,
@@ -38,6 +38,20 @@ class SessionCreate(Struct):
     capacity: Int32 | None = None
 
 
+class SessionUpdate(Struct):
+    """A partial edit (PATCH): only the fields sent change. Once the session has started only the
+    title, venue, a later end, capacity and proctors may change."""
+
+    scheme_code: SchemeCode | None = None
+    title: Title | None = None
+    venue: Title | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    proctors: Annotated[list[Username], Meta(max_length=PROCTORS_MAX)] | None = None
+    timezone: Timezone | None = None
+    capacity: Int32 | UnsetType | None = UNSET  # null: no limit
+
+
 class SessionPublic(Struct):
     id: int
     scheme_code: str
@@ -52,6 +66,9 @@ class SessionPublic(Struct):
     capacity: int | None
     proctors: list[str]
     registered: int
+    scheme_version: str = ""
+    started: bool = False  # the start time has passed or an attempt exists: few edits remain
+    results_published: bool = False
 
 
 class RegistrationCreate(Struct):

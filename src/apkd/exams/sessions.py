@@ -4,9 +4,11 @@ one (admin) or in bulk by NIP (the CLI's CSV)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from msgspec import UnsetType
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -22,7 +24,7 @@ from apkd.errors import Conflict, NotFound, Unprocessable
 from apkd.exams.access import session_for_staff
 from apkd.exams.clocks import aware, local_iso, local_text
 from apkd.exams.models import Attempt, ExamSession, Registration, ResitGrant, SessionProctor
-from apkd.exams.schemas import SessionCreate, SessionPublic
+from apkd.exams.schemas import SessionCreate, SessionPublic, SessionUpdate
 
 
 async def _scheme_of(db: AsyncSession, exam: ExamSession) -> Scheme:
@@ -34,29 +36,53 @@ async def _scheme_of(db: AsyncSession, exam: ExamSession) -> Scheme:
 # --- sessions ------------------------------------------------------------------------------------
 
 
-async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Principal) -> ExamSession:
-    tz = (data.timezone or "").strip() or "Asia/Makassar"
+def _zone(raw: str | None) -> str:
+    tz = (raw or "").strip() or "Asia/Makassar"
     try:
         ZoneInfo(tz)
     except (KeyError, ValueError) as exc:
         raise Unprocessable(
             f"Zona waktu '{tz}' tidak dikenal (contoh: Asia/Makassar).", code="invalid_timezone"
         ) from exc
-    title, venue = data.title.strip(), data.venue.strip()
+    return tz
+
+
+def _title(raw: str) -> str:
+    title = raw.strip()
     if not title or len(title) > 200:
         raise Unprocessable("Judul sesi wajib diisi (paling panjang 200 karakter).", code="invalid_title")
+    return title
+
+
+def _venue(raw: str) -> str:
+    venue = raw.strip()
     if not venue or len(venue) > 200:
         raise Unprocessable("Tempat ujian wajib diisi (paling panjang 200 karakter).", code="invalid_venue")
-    starts, ends = aware(data.starts_at, tz), aware(data.ends_at, tz)
-    if ends <= starts:
-        raise Unprocessable("Waktu selesai harus setelah waktu mulai.", code="invalid_window")
-    if data.capacity is not None and data.capacity < 1:
+    return venue
+
+
+def _capacity(capacity: int | None) -> int | None:
+    if capacity is not None and capacity < 1:
         raise Unprocessable("Kapasitas harus 1 atau lebih.", code="invalid_capacity")
-    scheme = (await db.exec(select(Scheme).where(Scheme.code == data.scheme_code.strip().upper()))).first()
+    return capacity
+
+
+async def _scheme_for_new_session(db: AsyncSession, code: str) -> Scheme:
+    scheme = (await db.exec(select(Scheme).where(Scheme.code == code.strip().upper()))).first()
     if scheme is None:
-        raise Unprocessable(f"Skema '{data.scheme_code}' tidak ditemukan.", code="unknown_scheme")
+        raise Unprocessable(f"Skema '{code}' tidak ditemukan.", code="unknown_scheme")
+    if scheme.retired_at is not None:
+        raise Conflict(
+            f"Skema {scheme.code} versi {scheme.version} sudah dipensiunkan; sesi baru tidak dapat "
+            "memakainya. Impor versi baru bank soalnya terlebih dahulu.",
+            code="scheme_retired",
+        )
+    return scheme
+
+
+async def _proctors(db: AsyncSession, usernames: list[str]) -> list[User]:
     proctors: list[User] = []
-    for username in dict.fromkeys(u.strip().lower() for u in data.proctors):
+    for username in dict.fromkeys(u.strip().lower() for u in usernames):
         u = (await db.exec(select(User).where(User.username == username))).first()
         if u is None or u.role != Role.PROCTOR:
             raise Unprocessable(
@@ -65,6 +91,18 @@ async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Pr
                 extra={"username": username},
             )
         proctors.append(u)
+    return proctors
+
+
+async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Principal) -> ExamSession:
+    tz = _zone(data.timezone)
+    title, venue = _title(data.title), _venue(data.venue)
+    starts, ends = aware(data.starts_at, tz), aware(data.ends_at, tz)
+    if ends <= starts:
+        raise Unprocessable("Waktu selesai harus setelah waktu mulai.", code="invalid_window")
+    capacity = _capacity(data.capacity)
+    scheme = await _scheme_for_new_session(db, data.scheme_code)
+    proctors = await _proctors(db, data.proctors)
     exam = ExamSession(
         scheme_id=scheme.id or 0,
         title=title,
@@ -72,7 +110,7 @@ async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Pr
         timezone=tz,
         starts_at=starts,
         ends_at=ends,
-        capacity=data.capacity,
+        capacity=capacity,
         created_by=principal.user_id,
     )
     db.add(exam)
@@ -89,6 +127,116 @@ async def create_session(db: AsyncSession, data: SessionCreate, *, principal: Pr
         actor=principal.username,
         details={"scheme": scheme.code, "title": title, "proctors": [p.username for p in proctors]},
     )
+    return exam
+
+
+async def has_started(db: AsyncSession, exam: ExamSession, now: datetime | None = None) -> bool:
+    """The session's start time has passed, or a candidate already started an attempt."""
+    if aware(exam.starts_at, exam.timezone) <= (now or utcnow()):
+        return True
+    first = (await db.exec(select(Attempt.id).where(Attempt.session_id == exam.id).limit(1))).first()
+    return first is not None
+
+
+async def update_session(
+    db: AsyncSession, exam_session_id: int, data: SessionUpdate, *, principal: Principal
+) -> ExamSession:
+    """Edit a session (admin). Before it starts anything may change (forms are drawn at start, so
+    even the scheme). Once started (start time passed or an attempt exists): the
+    scheme, the zone and the start are fixed, the end may only move later, and nothing changes
+    after the results are published (409 ``session_started`` / ``session_published``)."""
+    exam = await db.get(ExamSession, exam_session_id)
+    if exam is None:
+        raise NotFound(f"Sesi ujian #{exam_session_id} tidak ditemukan.", code="session_not_found")
+    await serialize(db, f"registrations:{exam_session_id}")
+    if exam.results_published_at is not None:
+        raise Conflict(
+            "Hasil sesi ini sudah diterbitkan; sesi tidak dapat diubah lagi.", code="session_published"
+        )
+    started = await has_started(db, exam)
+    changes: dict[str, Any] = {}
+    fixed_after_start = {
+        "scheme_code": "skema",
+        "timezone": "zona waktu",
+        "starts_at": "waktu mulai",
+    }
+    if started:
+        for name, label in fixed_after_start.items():
+            if getattr(data, name) is not None:
+                raise Conflict(
+                    f"Sesi sudah dimulai; {label} tidak dapat diubah lagi.",
+                    code="session_started",
+                    extra={"field": name},
+                )
+    tz = _zone(data.timezone) if data.timezone is not None else exam.timezone
+    if data.scheme_code is not None:
+        scheme = await _scheme_for_new_session(db, data.scheme_code)
+        if scheme.id != exam.scheme_id:
+            exam.scheme_id = scheme.id or 0
+            changes["scheme"] = scheme.code
+    if data.title is not None:
+        exam.title = _title(data.title)
+        changes["title"] = exam.title
+    if data.venue is not None:
+        exam.venue = _venue(data.venue)
+        changes["venue"] = exam.venue
+    if tz != exam.timezone:
+        # the same wall-clock times, read in the new zone, unless new times are sent
+        exam.starts_at = aware(exam.starts_at.astimezone(ZoneInfo(exam.timezone)).replace(tzinfo=None), tz)
+        exam.ends_at = aware(exam.ends_at.astimezone(ZoneInfo(exam.timezone)).replace(tzinfo=None), tz)
+        exam.timezone = tz
+        changes["timezone"] = tz
+    starts = aware(data.starts_at, tz) if data.starts_at is not None else aware(exam.starts_at, tz)
+    ends = aware(data.ends_at, tz) if data.ends_at is not None else aware(exam.ends_at, tz)
+    if ends <= starts:
+        raise Unprocessable("Waktu selesai harus setelah waktu mulai.", code="invalid_window")
+    if started and data.ends_at is not None and ends < aware(exam.ends_at, tz):
+        raise Conflict(
+            "Sesi sudah dimulai; waktu selesai hanya dapat diundurkan, tidak dimajukan.",
+            code="session_started",
+            extra={"field": "ends_at"},
+        )
+    if data.starts_at is not None and starts != aware(exam.starts_at, tz):
+        exam.starts_at = starts
+        changes["starts_at"] = starts.isoformat()
+    if data.ends_at is not None and ends != aware(exam.ends_at, tz):
+        exam.ends_at = ends
+        changes["ends_at"] = ends.isoformat()
+    if not isinstance(data.capacity, UnsetType):
+        capacity = _capacity(data.capacity)
+        if capacity is not None:
+            registered = (
+                await db.exec(
+                    select(func.count()).select_from(Registration).where(Registration.session_id == exam.id)
+                )
+            ).one()
+            if registered > capacity:
+                raise Conflict(
+                    f"Sudah {registered} peserta terdaftar; kapasitas tidak dapat di bawah itu.",
+                    code="capacity_below_registered",
+                )
+        if capacity != exam.capacity:
+            exam.capacity = capacity
+            changes["capacity"] = capacity
+    if data.proctors is not None:
+        proctors = await _proctors(db, data.proctors)
+        current = (await db.exec(select(SessionProctor).where(SessionProctor.session_id == exam.id))).all()
+        wanted = {p.id for p in proctors}
+        have = {row.user_id for row in current}
+        if wanted != have:
+            for row in current:
+                if row.user_id not in wanted:
+                    await db.delete(row)
+            for p in proctors:
+                if p.id not in have:
+                    db.add(SessionProctor(session_id=exam.id or 0, user_id=p.id or 0))
+            changes["proctors"] = [p.username for p in proctors]
+    db.add(exam)
+    await db.flush()
+    if changes:
+        await audit.record(
+            db, "session.updated", "exam_session", exam.id or 0, actor=principal.username, details=changes
+        )
     return exam
 
 
@@ -122,6 +270,9 @@ async def session_public(db: AsyncSession, exam: ExamSession) -> SessionPublic:
         capacity=exam.capacity,
         proctors=list(proctors),
         registered=int(registered),
+        scheme_version=scheme.version,
+        started=await has_started(db, exam),
+        results_published=exam.results_published_at is not None,
     )
 
 

@@ -13,6 +13,7 @@ from apkd.accounts.guards import admin_only, requires
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.accounts.service import username_of
+from apkd.banks.models import Scheme
 from apkd.errors import BadRequest
 from apkd.grading import corrections, item_analysis, publishing, results
 from apkd.grading.export import (
@@ -23,6 +24,7 @@ from apkd.grading.export import (
     safe_text,
     xlsx_bytes,
 )
+from apkd.grading.loading import exam_session_or_404
 from apkd.grading.schemas import (
     CandidateRef,
     CorrectionPublic,
@@ -32,8 +34,13 @@ from apkd.grading.schemas import (
     ItemAnalysis,
     ItemAnalysisRow,
     OutcomeChange,
+    PublishPreviewPublic,
     PublishSummary,
     ResultPublic,
+    ScoreBin,
+    SessionResultRow,
+    SessionResults,
+    SessionResultUnit,
     UnitResult,
 )
 
@@ -84,6 +91,27 @@ class SessionGradingController(Controller):
             decided_at=out.decided_at.isoformat() if out.decided_at else None,
         )
 
+    @get("/{session_id:int}/publish/preview", guards=[admin_or_auditor])
+    async def publish_preview(
+        self, session_id: int, db: AsyncSession, principal: Principal
+    ) -> PublishPreviewPublic:
+        """What publishing would do now, writing nothing: attempts to grade and how many pass,
+        overdue attempts it closes first, credentials it issues; and whether the caller may
+        take the decision (``may_publish``, ``refusal``)."""
+        p = await publishing.preview(db, session_id, caller=principal)
+        return PublishPreviewPublic(
+            to_grade=p.to_grade,
+            would_pass=p.would_pass,
+            overdue=p.overdue,
+            still_open=p.still_open,
+            already_graded=p.already_graded,
+            already_passed=p.already_passed,
+            credentials_to_issue=p.credentials_to_issue,
+            published_at=p.published_at.isoformat() if p.published_at else None,
+            may_publish=p.may_publish,
+            refusal=p.refusal,
+        )
+
     @get("/{session_id:int}/item-analysis", guards=[admin_or_auditor])
     async def session_item_analysis(
         self,
@@ -97,6 +125,46 @@ class SessionGradingController(Controller):
         if _wants_csv(request, fmt):
             return _csv_response(analysis_csv(report), f"analisis-butir-sesi-{session_id}.csv")
         return analysis_public(report)
+
+    @get("/{session_id:int}/results", guards=[admin_or_auditor])
+    async def session_results(self, session_id: int, db: AsyncSession) -> SessionResults:
+        """The session's results: each candidate's score, outcome and unit scores (sorted by
+        name), and the score distribution in bins of 10 points, with the scheme's pass score."""
+        es = await exam_session_or_404(db, session_id)
+        scheme = await db.get(Scheme, es.scheme_id)
+        assert scheme is not None
+        codes, rows = await results.session_results(db, session_id)
+        scores = [r.score for r in rows]
+        return SessionResults(
+            session_id=session_id,
+            scheme_code=scheme.code,
+            pass_score=scheme.pass_score,
+            units=codes,
+            published=es.results_published_at is not None,
+            rows=[
+                SessionResultRow(
+                    attempt_id=r.attempt_id,
+                    username=r.username,
+                    nip=r.nip,
+                    full_name=r.full_name,
+                    instansi=r.instansi,
+                    score=r.score,
+                    passed=r.passed,
+                    outcome=r.outcome,
+                    units=[
+                        SessionResultUnit(
+                            code=c, score=r.units[c], passed=(r.units_passed or {}).get(c, True)
+                        )
+                        for c in codes
+                        if c in r.units
+                    ],
+                )
+                for r in rows
+            ],
+            distribution=[ScoreBin(low=lo, high=hi, count=n) for lo, hi, n in results.distribution(scores)],
+            mean=round(sum(scores) / len(scores), 2) if scores else None,
+            passed=sum(1 for r in rows if r.passed),
+        )
 
     @get("/{session_id:int}/results.csv", guards=[admin_only])
     async def results_csv(
@@ -185,7 +253,8 @@ class CorrectionController(Controller):
     async def correct(
         self, item_version_id: int, data: CorrectionRequest, db: AsyncSession, principal: Principal
     ) -> CorrectionSummary:
-        """Correct an item's key (rekey) or void it, with a reason; every affected result is regraded."""
+        """Correct an item's key (rekey) or void it, with a reason; every affected result is regraded.
+        With ``preview: true`` nothing is written: the answer says whose outcome would flip."""
         out = await corrections.correct_key(
             db,
             item_version_id,
@@ -194,6 +263,7 @@ class CorrectionController(Controller):
             answer=None if data.answer is UNSET else data.answer,
             answer_given=data.answer is not UNSET,
             actor=principal,
+            preview=data.preview,
         )
 
         def who(c: corrections.Change) -> tuple[str, str]:
@@ -226,6 +296,7 @@ class CorrectionController(Controller):
             ],
             credentials_issued=out.credentials_issued,
             credentials_revoked=out.credentials_revoked,
+            preview=data.preview,
         )
 
     @get("/{item_version_id:int}/corrections", guards=[admin_or_auditor])

@@ -26,7 +26,7 @@ from apkd.banks.models import Item, ItemVersion
 from apkd.db import serialize, utcnow
 from apkd.errors import Conflict, NotFound, Unprocessable
 from apkd.grading import effects
-from apkd.grading.grader import InvalidKey, ScoringCache, validate_key
+from apkd.grading.grader import CorrectionKey, InvalidKey, ScoringCache, validate_key
 from apkd.grading.loading import (
     EXAM_SESSION,
     RESULT,
@@ -80,9 +80,12 @@ async def correct_key(
     answer: object = None,
     answer_given: bool = False,
     actor: Principal,
+    preview: bool = False,
 ) -> CorrectionOutcome:
     """Correct the key of an item version (``rekey``) or void it (``void``), then regrade every
-    result that used it; outcome changes are recorded, audited and acted on (credentials)."""
+    result that used it; outcome changes are recorded, audited and acted on (credentials).
+    ``preview``: the same checks and the same regrading in memory, writing nothing: the
+    outcome says which results would change (``correction_id`` 0, no credential counts)."""
     if action not in CORRECTION_ACTIONS:
         raise Unprocessable("Tindakan koreksi harus 'rekey' atau 'void'.", code="invalid_action")
     reason = clean_reason(reason, label="Alasan koreksi")
@@ -121,6 +124,15 @@ async def correct_key(
         raise Conflict("Soal ini sudah dibatalkan.", code="already_voided")
     if action == "rekey" and not voided_now and _same_key(iv.type, answer_now, new_answer):
         raise Conflict("Kunci baru sama dengan kunci yang berlaku.", code="key_unchanged")
+
+    if preview:
+        outcome = CorrectionOutcome(
+            correction_id=0, item_version_id=item_version_id, action=action, regraded=0
+        )
+        if session_ids:
+            override = CorrectionKey(id=0, action=action, answer=new_answer if action == "rekey" else None)
+            await _regrade(conn, item_version_id, session_ids, None, outcome, override=override)
+        return outcome
 
     kc = KeyCorrection(
         item_version_id=item_version_id,
@@ -238,8 +250,10 @@ async def _regrade(
     conn: AsyncConnection,
     item_version_id: int,
     session_ids: list[int],
-    correction_id: int,
+    correction_id: int | None,
     outcome: CorrectionOutcome,
+    *,
+    override: CorrectionKey | None = None,
 ) -> None:
     results = (await conn.execute(_RESULT_ROWS.where(RESULT.c.session_id.in_(session_ids)))).all()
     affected = [
@@ -247,19 +261,29 @@ async def _regrade(
         for r in results
         if any(i.item_version_id == item_version_id for i in _ITEM_REFS.decode(r.graded_items))
     ]
-    await _regrade_rows(conn, affected, correction_id, outcome)
+    overrides = {item_version_id: override} if override is not None else None
+    await _regrade_rows(conn, affected, correction_id, outcome, overrides=overrides)
 
 
 async def _regrade_rows(
-    conn: AsyncConnection, affected: list[Any], correction_id: int | None, outcome: CorrectionOutcome
+    conn: AsyncConnection,
+    affected: list[Any],
+    correction_id: int | None,
+    outcome: CorrectionOutcome,
+    *,
+    overrides: dict[int, CorrectionKey] | None = None,
 ) -> None:
-    """Grade these result rows again with the keys in force; store, record and sort the changes."""
+    """Grade these result rows again with the keys in force; store, record and sort the changes.
+    ``overrides`` (a preview): grade with these corrections in place of the stored ones, and
+    store nothing."""
     outcome.regraded = len(affected)
     if not affected:
         return
     attempts = {a.id: a for a in await attempts_by_id(conn, [r.attempt_id for r in affected])}
     keys = await item_keys(conn, (i for a in attempts.values() for i in a.item_version_ids()))
     corrections = await latest_corrections(conn, keys)
+    if overrides is not None:
+        corrections = {**corrections, **overrides}
     responses = await responses_of_attempts(conn, list(attempts))
     now = utcnow()
     updates: list[dict[str, Any]] = []
@@ -307,15 +331,16 @@ async def _regrade_rows(
                     "created_at": now,
                 }
             )
-    stmt = (
-        update(RESULT)
-        .where(RESULT.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in _REGRADED_COLUMNS})
-    )
-    for batch in chunks(updates, 1000):
-        await conn.execute(stmt, list(batch))
-    if changes:
-        await conn.execute(insert(RESULT_CHANGE), changes)
+    if overrides is None:
+        stmt = (
+            update(RESULT)
+            .where(RESULT.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}") for name in _REGRADED_COLUMNS})
+        )
+        for batch in chunks(updates, 1000):
+            await conn.execute(stmt, list(batch))
+        if changes:
+            await conn.execute(insert(RESULT_CHANGE), changes)
     user_ids = sorted({c.user_id for c in outcome.changes})
     for id_chunk in chunks(user_ids):
         for uid, username, name in await conn.execute(

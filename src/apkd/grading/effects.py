@@ -45,6 +45,10 @@ class CredentialEffects(Protocol):
         """Revoke (reason "regraded") the credentials of these results; return how many."""
         ...
 
+    async def count_unissued(self, session: AsyncSession, result_ids: list[int]) -> int:
+        """How many of these (passing) results have no credential yet; writes nothing."""
+        ...
+
 
 class EffectsNotRegistered(RuntimeError):
     """Grading was asked to publish in a program that never registered the credential side."""
@@ -71,6 +75,9 @@ class NoCredentialEffects:
     ) -> int:
         if result_ids:
             log.warning("NoCredentialEffects registered: %d revocation(s) skipped", len(result_ids))
+        return 0
+
+    async def count_unissued(self, session: AsyncSession, result_ids: list[int]) -> int:
         return 0
 
 

@@ -15,7 +15,7 @@ audited under its decider.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -29,8 +29,8 @@ from apkd.accounts.service import holds_decision_permission
 from apkd.db import serialize, utcnow
 from apkd.errors import Forbidden
 from apkd.exams.access import involvement
-from apkd.exams.saving import close_overdue
-from apkd.exams.states import CLOSED_STATUSES, OPEN_STATUSES
+from apkd.exams.saving import GRACE, close_overdue
+from apkd.exams.states import CLOSED_STATUSES, OPEN_STATUSES, AttemptState
 from apkd.grading import effects
 from apkd.grading.grader import ScoringCache, encode_json
 from apkd.grading.loading import (
@@ -210,3 +210,81 @@ async def publish(
         decided_by=es.decided_by,
         decided_at=es.decided_at,
     )
+
+
+@dataclass(frozen=True)
+class PublishPreview:
+    to_grade: int  # closed attempts without a result: graded by the publish
+    would_pass: int  # of those, how many pass with the keys in force
+    overdue: int  # attempts past their deadline: the publish closes them and grades them too
+    still_open: int  # attempts still running (not graded by this publish)
+    already_graded: int
+    already_passed: int
+    credentials_to_issue: int  # the passing results that have no credential yet, new or old
+    published_at: datetime | None
+    may_publish: bool
+    refusal: str | None  # why this caller may not publish (decider rules), in Indonesian
+
+
+async def preview(
+    session: AsyncSession, exam_session_id: int, *, caller: Principal, now: datetime | None = None
+) -> PublishPreview:
+    """What :func:`publish` would do now, without writing anything: the attempts it grades and
+    how many of them pass (graded in memory with the keys in force), the overdue attempts it
+    closes first, and the credentials it has issued. Says whether ``caller`` may publish."""
+    now = now or utcnow()
+    es = await exam_session_or_404(session, exam_session_id)
+    conn = await session.connection()
+    attempts = await closed_attempts(conn, [exam_session_id], ungraded_only=True)
+    would_pass = 0
+    if attempts:
+        keys = await item_keys(conn, (i for a in attempts for i in a.item_version_ids()))
+        corrections = await latest_corrections(conn, keys)
+        responses = await responses_of_sessions(conn, [exam_session_id], CLOSED_STATUSES, ungraded_only=True)
+        cache = ScoringCache(keys, corrections)
+        would_pass = sum(1 for a in attempts if grade_closed(a, responses.get(a.id, {}), cache).passed)
+    open_rows = (
+        await conn.execute(
+            select(ATTEMPT.c.status, ATTEMPT.c.deadline).where(
+                ATTEMPT.c.session_id == exam_session_id, ATTEMPT.c.status.in_(OPEN_STATUSES)
+            )
+        )
+    ).all()
+    overdue = sum(1 for st, dl in open_rows if st == AttemptState.IN_PROGRESS and _aware(dl) < now - GRACE)
+    passed_ids = list(
+        (
+            await conn.execute(
+                select(RESULT.c.id).where(RESULT.c.session_id == exam_session_id, RESULT.c.passed.is_(True))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    graded = (
+        await conn.execute(
+            select(func.count()).select_from(RESULT).where(RESULT.c.session_id == exam_session_id)
+        )
+    ).scalar_one()
+    counter = getattr(effects.current(), "count_unissued", None)
+    unissued = await counter(session, passed_ids) if counter is not None else len(passed_ids)
+    refusal: str | None = None
+    try:
+        await check_decider(session, exam_session_id, caller)
+    except Forbidden as exc:
+        refusal = exc.detail
+    return PublishPreview(
+        to_grade=len(attempts),
+        would_pass=would_pass,
+        overdue=overdue,
+        still_open=len(open_rows) - overdue,
+        already_graded=int(graded),
+        already_passed=len(passed_ids),
+        credentials_to_issue=unissued + would_pass,
+        published_at=es.results_published_at,
+        may_publish=refusal is None,
+        refusal=refusal,
+    )
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

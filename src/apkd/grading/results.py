@@ -48,6 +48,9 @@ class ResultRow:
     score: float
     outcome: str
     units: dict[str, float]
+    attempt_id: int = 0
+    passed: bool = False
+    units_passed: dict[str, bool] | None = None
 
 
 async def session_results(session: AsyncSession, exam_session_id: int) -> tuple[list[str], list[ResultRow]]:
@@ -65,6 +68,8 @@ async def session_results(session: AsyncSession, exam_session_id: int) -> tuple[
                 RESULT.c.score,
                 RESULT.c.outcome,
                 RESULT.c.units,
+                RESULT.c.attempt_id,
+                RESULT.c.passed,
             )
             .join(USER, USER.c.id == RESULT.c.user_id)
             .where(RESULT.c.session_id == exam_session_id)
@@ -75,11 +80,13 @@ async def session_results(session: AsyncSession, exam_session_id: int) -> tuple[
     out: list[ResultRow] = []
     for r in rows:
         units: dict[str, float] = {}
+        units_passed: dict[str, bool] = {}
         for u in r.units:
             code = str(u["code"])
             if code not in codes:
                 codes.append(code)
             units[code] = float(u["score"])
+            units_passed[code] = bool(u.get("passed", True))
         out.append(
             ResultRow(
                 nip=r.nip,
@@ -89,6 +96,23 @@ async def session_results(session: AsyncSession, exam_session_id: int) -> tuple[
                 score=float(r.score),
                 outcome=r.outcome,
                 units=units,
+                attempt_id=int(r.attempt_id),
+                passed=bool(r.passed),
+                units_passed=units_passed,
             )
         )
     return codes, out
+
+
+DISTRIBUTION_WIDTH = 10  # points per bar of the score distribution
+
+
+def distribution(scores: list[float], width: int = DISTRIBUTION_WIDTH) -> list[tuple[int, int, int]]:
+    """Scores (0..100) counted in bins of ``width`` points: ``(low, high, count)``, each bin
+    ``low <= score < high`` except the last, which holds 100."""
+    bins = [(low, low + width, 0) for low in range(0, 100, width)]
+    counts = [0] * len(bins)
+    for score in scores:
+        i = min(int(max(0.0, score) // width), len(bins) - 1)
+        counts[i] += 1
+    return [(low, high, counts[i]) for i, (low, high, _) in enumerate(bins)]

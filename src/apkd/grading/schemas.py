@@ -21,6 +21,57 @@ class PublishSummary(Struct):
     decided_at: str | None = None
 
 
+class PublishPreviewPublic(Struct):
+    """What publishing the session would do now (nothing is written)."""
+
+    to_grade: int
+    would_pass: int
+    overdue: int
+    still_open: int
+    already_graded: int
+    already_passed: int
+    credentials_to_issue: int
+    published_at: str | None
+    may_publish: bool
+    refusal: str | None
+
+
+class SessionResultUnit(Struct):
+    code: str
+    score: float
+    passed: bool
+
+
+class SessionResultRow(Struct):
+    attempt_id: int
+    username: str
+    nip: str | None
+    full_name: str
+    instansi: str | None
+    score: float
+    passed: bool
+    outcome: str
+    units: list[SessionResultUnit]
+
+
+class ScoreBin(Struct):
+    low: int  # low <= score < high (the last bin holds 100)
+    high: int
+    count: int
+
+
+class SessionResults(Struct):
+    session_id: int
+    scheme_code: str
+    pass_score: float
+    units: list[str]
+    published: bool
+    rows: list[SessionResultRow]
+    distribution: list[ScoreBin]
+    mean: float | None
+    passed: int
+
+
 class UnitResult(Struct):
     code: str
     score: float
@@ -42,6 +93,7 @@ class CorrectionRequest(Struct):
     action: Keyword  # rekey | void
     reason: Reason
     answer: Any | UnsetType = UNSET
+    preview: bool = False  # true: say which outcomes would flip, write nothing
 
 
 class OutcomeChange(Struct):
@@ -61,7 +113,7 @@ class CandidateRef(Struct):
 
 
 class CorrectionSummary(Struct):
-    correction_id: int
+    correction_id: int  # 0 for a preview
     item_version_id: int
     action: str
     regraded: int
@@ -70,6 +122,7 @@ class CorrectionSummary(Struct):
     no_longer_passed: list[CandidateRef]
     credentials_issued: int
     credentials_revoked: int
+    preview: bool = False
 
 
 class CorrectionPublic(Struct):

@@ -327,7 +327,9 @@ async def public_rate_limit(request: Request[Any, Any, Any]) -> Response[Any] | 
     )
 
 
-async def nip_rate_limit(request: Request[Any, Any, Any], credential: str | None = None) -> Response[Any] | None:
+async def nip_rate_limit(
+    request: Request[Any, Any, Any], credential: str | None = None
+) -> Response[Any] | None:
     """The tighter limit on NIP confirmations: per client address, and per credential (the
     number presented) over all clients. None to go on, or the 429 response."""
     settings: Settings = request.app.state.settings

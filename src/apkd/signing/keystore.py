@@ -142,7 +142,13 @@ async def list_keys(session: AsyncSession, purpose: KeyPurpose) -> list[SigningK
 
 
 async def rotate(
-    session: AsyncSession, settings: Settings, purpose: KeyPurpose, *, actor: str | None, log: LogAppend
+    session: AsyncSession,
+    settings: Settings,
+    purpose: KeyPurpose,
+    *,
+    actor: str | None,
+    log: LogAppend,
+    reason: str | None = None,
 ) -> SigningKey:
     """Retire the active key of ``purpose`` and make a new one active; returns the new key.
 
@@ -166,7 +172,7 @@ async def rotate(
         "signing_key",
         new.kid,
         actor=actor,
-        details={"previous_kid": old.kid if old else None},
+        details={"previous_kid": old.kid if old else None, **({"reason": reason} if reason else {})},
     )
     return new
 

@@ -3,6 +3,12 @@
 // Every datum comes from the JSON API, which decides who sees what (a viewer only its region).
 import {ApiError, Client, describeError} from './api.js';
 import {$, banner, closeDialog, el, fieldError, openDialog, setText, show, showView} from './dom.js';
+import {initCorrections} from './admin/corrections.js';
+import {initAudit, loadAudit} from './admin/audit.js';
+import {initKeys, loadKeys} from './admin/keys.js';
+import {loadResults} from './admin/results.js';
+import {initSchemes, loadSchemes as loadSchemeTable} from './admin/schemes.js';
+import {initSessions, loadSessions} from './admin/sessions.js';
 import {initSites, loadSites} from './admin/sites.js';
 
 const api = new Client('admin');
@@ -30,6 +36,10 @@ function openTab(name) {
   if (name === 'coverage') loadCoverage();
   if (name === 'renewals') loadRenewals();
   if (name === 'sites') loadSites(api);
+  if (name === 'sessions') loadSessions(api);
+  if (name === 'banks') loadSchemeTable(api);
+  if (name === 'keys') loadKeys(api);
+  if (name === 'audit') loadAudit(api);
 }
 
 // --- coverage --------------------------------------------------------------------------------------
@@ -242,6 +252,7 @@ async function checkBank(apply) {
       : `Ditolak: ${report.errors.length} kesalahan. Tidak ada yang diimpor.`,
   );
   $('bank-import').disabled = !report.ok || Boolean(report.imported);
+  if (report.imported) loadSchemeTable(api);
 }
 
 // --- results and item analysis -----------------------------------------------------------------------
@@ -295,6 +306,7 @@ async function loadAnalysis(ev) {
     setText('res-summary', 'Isi nomor sesi.');
     return;
   }
+  loadResults(api, sid); // the candidates' results and the score distribution, beside the analysis
   try {
     const report = await api.get(`/api/v1/sessions/${sid}/item-analysis`);
     setText('res-summary', `Skema ${report.scheme_code}: ${report.attempts} peserta dinilai, ${report.items.length} butir.`);
@@ -320,16 +332,36 @@ async function loadAnalysis(ev) {
   }
 }
 
-function askPublish() {
+// The confirmation shows what the API says publishing will do now (nothing is written).
+async function askPublish() {
   const sid = sessionNumber('res-session');
   if (!sid) {
     setText('res-summary', 'Isi nomor sesi.');
     return;
   }
+  let p;
+  try {
+    p = await api.get(`/api/v1/sessions/${sid}/publish/preview`);
+  } catch (err) {
+    setText('res-summary', describeError(err));
+    return;
+  }
+  const list = $('confirm-list');
+  const items = [
+    `${p.to_grade} ujian yang sudah ditutup akan dinilai; ${p.would_pass} di antaranya lulus (kompeten).`,
+    `${p.credentials_to_issue} sertifikat akan diterbitkan dan dicatat di log transparansi.`,
+  ];
+  if (p.overdue) items.push(`${p.overdue} ujian yang lewat batas waktu akan ditutup lalu ikut dinilai.`);
+  if (p.still_open) items.push(`${p.still_open} ujian masih berjalan dan belum dinilai; terbitkan lagi setelah selesai.`);
+  if (p.already_graded) items.push(`Sudah dinilai sebelumnya: ${p.already_graded} ujian, ${p.already_passed} lulus (tidak dinilai ulang).`);
+  list.replaceChildren(...items.map((t) => el('li', {}, t)));
   setText(
     'confirm-text',
-    `Semua ujian sesi ${sid} yang sudah ditutup akan dinilai, hasilnya dapat dilihat peserta, dan setiap peserta yang lulus menerima sertifikat. Menerbitkan ulang tidak menerbitkan sertifikat dua kali.`,
+    p.may_publish
+      ? `Hasil sesi ${sid} dapat dilihat peserta setelah diterbitkan. Menerbitkan ulang tidak menerbitkan sertifikat dua kali.`
+      : `Anda tidak dapat menerbitkan hasil sesi ini: ${p.refusal}`,
   );
+  $('confirm-ok').disabled = !p.may_publish;
   openDialog($('confirm-dialog'));
 }
 
@@ -481,8 +513,8 @@ async function afterLogin() {
   for (const node of document.querySelectorAll('.admin-only')) node.hidden = api.role !== 'admin';
   for (const node of document.querySelectorAll('.staff-only')) node.hidden = api.role === 'viewer';
   showView('console');
+  openTab('coverage'); // first: a tab chosen while the schemes load is not switched back
   await loadSchemes();
-  openTab('coverage');
 }
 
 async function onLogin(ev) {
@@ -555,8 +587,21 @@ function init() {
     }
     api.download(`/api/v1/sessions/${sid}/certificates.zip`, `sertifikat-sesi-${sid}.zip`).catch((err) => banner(describeError(err), 'bad', 8));
   });
+  $('cred-pdf').addEventListener('click', () => {
+    const sid = sessionNumber('cred-session');
+    if (!sid) {
+      banner('Isi nomor sesi untuk mengunduh sertifikatnya.', 'bad', 6);
+      return;
+    }
+    api.download(`/api/v1/sessions/${sid}/certificates.pdf`, `sertifikat-sesi-${sid}.pdf`).catch((err) => banner(describeError(err), 'bad', 8));
+  });
   $('reason-form').addEventListener('submit', submitReason);
   initSites(api);
+  initSessions(api);
+  initSchemes(api);
+  initCorrections(api);
+  initKeys(api);
+  initAudit(api);
   $('bank-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     checkBank(false);

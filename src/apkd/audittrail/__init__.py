@@ -1,0 +1,1 @@
+"""The audit trail as the console reads it: filtered pages of events and the chain check."""
