@@ -1,7 +1,7 @@
 """a scheme's current version can be retired: scheme.retired_at, scheme.retired_reason
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import apkd.dbtypes
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
