@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import configure_mappers
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import __version__, problems
@@ -107,6 +108,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 await eng.dispose()
 
     lifespans: list[Callable[[Litestar], Any]] = [database]
+    # Every model is imported by now: configure the mappers here, not in the first request that
+    # touches the ORM (a burst of 300 starts on a fresh worker paid it inside the burst;
+    # decision 048).
+    configure_mappers()
     route_handlers: list[Any] = [
         healthz,
         *problems.ROUTES,

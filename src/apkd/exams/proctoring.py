@@ -79,7 +79,6 @@ async def record_action(
     return row
 
 
-
 async def open_attempt_for_proctor(
     db: AsyncSession, attempt_id: int, principal: Principal, now: datetime
 ) -> Attempt:
@@ -88,6 +87,7 @@ async def open_attempt_for_proctor(
     if a.status in CLOSED_STATUSES:
         raise_closed(a.status)
     return a
+
 
 async def admit(
     db: AsyncSession,
