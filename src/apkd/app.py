@@ -9,6 +9,7 @@ async context managers taking the app (background sweepers and the like).
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ from apkd.appeals import controllers as appeals_controllers
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
-from apkd.db import close_direct_pool, create_engine, ping, session_factory
+from apkd.db import close_direct_pool, create_engine, ping, session_factory, warm_direct_pool
 from apkd.edge import path_bounds, security_headers, wrap_edge
 from apkd.errors import EXCEPTION_HANDLERS, RETRY_AFTER_OUTAGE
 from apkd.exams import controllers as exams_controllers
@@ -100,6 +101,12 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         )
         app.state.engine = eng
         app.state.session_factory = session_factory(eng)
+        if settings.warm_start:
+            await warm_direct_pool(eng)
+            # What start-up built (modules, routes, mappers) lives as long as the worker: out of
+            # the collector's sight, so that the first burst's collections do not walk it.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

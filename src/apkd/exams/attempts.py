@@ -14,6 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Engine, Float, Integer, String, column, insert, text, update
@@ -289,11 +290,12 @@ async def _start_direct(
         attempt_id = await conn.fetchval(_PG_INSERT_ATTEMPT, *args)
     if attempt_id is None:
         return None
-    attempt = Attempt(id=attempt_id, **values)
     saving.cache_form(
-        attempt_id, saving.form_info_from(attempt.user_id, attempt.session_id, attempt.seed, attempt.form)
+        attempt_id, saving.form_info_from(principal.user_id, exam_session_id, values["seed"], values["form"])
     )
-    return _view(attempt, bp.contents, {}, now)
+    # What _view reads of the attempt just inserted, without building an ORM instance.
+    fresh = SimpleNamespace(id=attempt_id, paused_at=None, submitted_at=None, current_position=None, **values)
+    return _view(cast(Attempt, fresh), bp.contents, {}, now)
 
 
 def _new_attempt(
