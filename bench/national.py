@@ -14,7 +14,8 @@ Each operation runs at a constant rate, latency counted from each request's sche
 Every minute prints p50/p99 per operation; at the end a plot of latency over time per
 operation (p50 and p99 per 5 s) is written to bench/out/national-<time>.png, with the same
 figures as CSV beside it (drawn with matplotlib when installed, else with Pillow). ``--quick``:
-60 rooms and 3 minutes; ``--minutes 2`` (the least): starts and saves, then submits.
+60 rooms and 3 minutes; ``--minutes 2`` (the least) has no minute of saves: starts, then
+submits; 3 is the shortest run with every operation.
 """
 
 from __future__ import annotations
