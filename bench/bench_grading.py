@@ -163,7 +163,9 @@ async def _seed(url: str, n: int) -> tuple[int, float]:
                     f"Peserta {i:05d}",
                     f"19850312201003{i:04d}",
                     True,
+                    False,
                     now,
+                    0,
                 )
                 for i in range(n)
             ]
@@ -178,7 +180,9 @@ async def _seed(url: str, n: int) -> tuple[int, float]:
                     "full_name",
                     "nip",
                     "is_active",
+                    "can_decide",
                     "created_at",
+                    "token_version",
                 ],
             )
             await pg.execute(

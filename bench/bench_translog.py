@@ -60,6 +60,28 @@ def build_tree(n: int) -> tuple[list[bytes], list[list[bytes]]]:
     return leaves, levels
 
 
+async def load_tree(engine: Any, leaves: list[bytes], levels: list[list[bytes]]) -> None:
+    """The log's entries, nodes and head, bulk-loaded with COPY (PostgreSQL) as appends build them."""
+    now = datetime.now(UTC)
+    n = len(leaves)
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.copy_records_to_table(
+            "log_entry",
+            columns=["idx", "entry", "number", "created_at"],
+            records=((i, e, f"APKD-BPG-5305-2026-{i % 1_000_000:06d}-X", now) for i, e in enumerate(leaves)),
+        )
+        await raw.copy_records_to_table(
+            "log_node",
+            columns=["level", "idx", "hash"],
+            records=((lv, i, h) for lv, hashes in enumerate(levels) for i, h in enumerate(hashes)),
+        )
+        await raw.execute("INSERT INTO log_head (id, tree_size) VALUES (1, $1)", n)
+        await raw.execute("ANALYZE log_entry; ANALYZE log_node")
+        await conn.commit()
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -110,25 +132,11 @@ async def main(args: argparse.Namespace) -> list[str]:
         t_hash = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        now = datetime.now(UTC)
+        await load_tree(engine, leaves, levels)
         async with engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
-            await raw.copy_records_to_table(
-                "log_entry",
-                columns=["idx", "entry", "number", "created_at"],
-                records=(
-                    (i, e, f"APKD-BPG-5305-2026-{i % 1_000_000:06d}-X", now) for i, e in enumerate(leaves)
-                ),
-            )
-            await raw.copy_records_to_table(
-                "log_node",
-                columns=["level", "idx", "hash"],
-                records=((lv, i, h) for lv, hashes in enumerate(levels) for i, h in enumerate(hashes)),
-            )
-            await raw.execute("INSERT INTO log_head (id, tree_size) VALUES (1, $1)", n)
             await raw.execute("CREATE TABLE bench_scratch (id bigserial PRIMARY KEY, v bytea NOT NULL)")
-            await raw.execute("ANALYZE log_entry; ANALYZE log_node")
         t_load = time.perf_counter() - t0
         nodes = sum(len(lv) for lv in levels)
         out.append(f"loaded {n:,} entries and {nodes:,} nodes: hashing {t_hash:.1f} s, COPY {t_load:.1f} s")

@@ -13,7 +13,9 @@ per minute:
 Each operation runs at a constant rate, latency counted from each request's scheduled time.
 Every minute prints p50/p99 per operation; at the end a plot of latency over time per
 operation (p50 and p99 per 5 s) is written to bench/out/national-<time>.png, with the same
-figures as CSV beside it. ``--quick``: 60 rooms and 3 minutes.
+figures as CSV beside it (drawn with matplotlib when installed, else with Pillow). ``--quick``:
+60 rooms and 3 minutes; ``--minutes 2`` (the least) has no minute of saves: starts, then
+submits; 3 is the shortest run with every operation.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def _line(minute: int, results: dict[str, WrkResult]) -> str:
     return f"minute {minute:2d}: " + " | ".join(parts)
 
 
-def _plot(samples: dict[str, list[tuple[float, float]]], title: str, stem: Path) -> Path | None:
+def _plot(samples: dict[str, list[tuple[float, float]]], title: str, stem: Path) -> Path:
     """p50 and p99 per BIN_SECONDS per operation over the run; CSV beside the PNG."""
     bins: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for op, points in samples.items():
@@ -83,8 +85,8 @@ def _plot(samples: dict[str, list[tuple[float, float]]], title: str, stem: Path)
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
-        return None
+    except ImportError:  # not a dependency: Pillow (the QR codes' own) draws the same plot
+        return _plot_pillow(rows, title, stem.with_suffix(".png"))
     fig, ax = plt.subplots(figsize=(12, 6))
     colors = {"start": "tab:green", "save": "tab:blue", "roster": "tab:orange", "submit": "tab:red"}
     for op in ("start", "save", "roster", "submit"):
@@ -106,11 +108,75 @@ def _plot(samples: dict[str, list[tuple[float, float]]], title: str, stem: Path)
     return png
 
 
+COLORS = {"start": (44, 160, 44), "save": (31, 119, 180), "roster": (255, 127, 14), "submit": (214, 39, 40)}
+
+
+def _plot_pillow(rows: list[tuple[str, float, int, float, float]], title: str, png: Path) -> Path:
+    """The latency plot drawn with Pillow: minutes across, log-scale milliseconds up, p99 solid
+    and p50 thin per operation."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    width, height, left, right, top, bottom = 1320, 660, 80, 20, 50, 60
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    values = [v for r in rows for v in (r[3], r[4]) if v > 0] or [1.0]
+    lo = 10 ** math.floor(math.log10(max(0.1, min(values))))
+    hi = 10 ** math.ceil(math.log10(max(values) * 1.01))
+    t_max = max((r[1] for r in rows), default=0.0) + BIN_SECONDS
+    minutes = max(1, math.ceil(t_max / 60))
+
+    def x(seconds: float) -> float:
+        return left + (width - left - right) * seconds / (minutes * 60)
+
+    def y(ms: float) -> float:
+        ms = min(max(ms, lo), hi)
+        share = (math.log10(ms) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        return height - bottom - (height - top - bottom) * share
+
+    decade = lo
+    while decade <= hi:
+        draw.line([(left, y(decade)), (width - right, y(decade))], fill=(220, 220, 220))
+        draw.text((5, y(decade) - 6), f"{decade:g} ms", fill="black")
+        decade *= 10
+    for m in range(minutes + 1):
+        draw.line([(x(m * 60), top), (x(m * 60), height - bottom)], fill=(235, 235, 235))
+        draw.text((x(m * 60) - 4, height - bottom + 6), str(m), fill="black")
+    draw.rectangle([left, top, width - right, height - bottom], outline="black")
+    draw.text((left, 15), title, fill="black")
+    draw.text(
+        (width // 2 - 200, height - 25),
+        "minute of the session; latency from the schedule, "
+        f"p99 (thick) and p50 (thin) per {BIN_SECONDS:.0f} s",
+        fill="black",
+    )
+    legend_x = left + 10
+    for op, color in COLORS.items():
+        mine = sorted((r for r in rows if r[0] == op), key=lambda r: r[1])
+        if not mine:
+            continue
+        for idx, w in ((4, 3), (3, 1)):
+            points = [(x(r[1] + BIN_SECONDS / 2), y(r[idx])) for r in mine]
+            if len(points) == 1:
+                draw.ellipse(
+                    [points[0][0] - 3, points[0][1] - 3, points[0][0] + 3, points[0][1] + 3], fill=color
+                )
+            else:
+                draw.line(points, fill=color, width=w)
+        draw.line([(legend_x, top + 12), (legend_x + 25, top + 12)], fill=color, width=3)
+        draw.text((legend_x + 30, top + 6), op, fill="black")
+        legend_x += 100
+    png.parent.mkdir(parents=True, exist_ok=True)
+    img.save(png)
+    return png
+
+
 async def main(args: argparse.Namespace) -> list[str]:
     quick = bool(getattr(args, "quick", False))
     minutes = int(getattr(args, "minutes", 0) or (3 if quick else 10))
-    if minutes < 3:
-        raise ValueError("--minutes must be at least 3 (start, save, submit)")
+    if minutes < 2:
+        raise ValueError("--minutes must be at least 2 (starts and saves, then submits)")
     rooms, per_room = (60, 40) if quick else (600, 40)
     n = rooms * per_room
     minute = 60.0
@@ -212,8 +278,6 @@ async def main(args: argparse.Namespace) -> list[str]:
         f"apkd national session: {n:,} candidates, {rooms} rooms, 2 workers, PostgreSQL",
         OUT / f"national-{stamp}",
     )
-    lines.append(
-        f"plot: {png}" if png else f"plot skipped (matplotlib missing); figures in {OUT}/national-{stamp}.csv"
-    )
+    lines.append(f"plot: {png} (figures in {png.with_suffix('.csv')})")
     lines.append(json.dumps({"rooms": rooms, "per_room": per_room, "minutes": minutes}))
     return lines

@@ -145,6 +145,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
             "APKD_VAR_DIR": str(var_dir),
             "APKD_BASE_URL": "https://apkd.test",
             "APKD_PUBLIC_RATE_LIMIT": "0",
+            "APKD_WARM_START": "0",  # an app per test: its direct pool opens on first use
             **CHEAP_PASSWORD_HASH,
         }
     )

@@ -79,3 +79,23 @@ async def test_direct_pool_releases_without_a_reset_round_trip(db_url: str) -> N
     finally:
         await close_direct_pool(engine)
         await engine.dispose()
+
+
+async def test_warm_start_opens_every_direct_connection_before_the_first_request(db_url: str) -> None:
+    from apkd.db import warm_direct_pool
+
+    if not db_url.startswith("postgresql"):
+        engine = create_engine(db_url)
+        try:
+            assert await warm_direct_pool(engine) == 0  # SQLite: nothing to open
+        finally:
+            await engine.dispose()
+        return
+    engine = create_engine(db_url, direct_pool_size=3)
+    try:
+        assert await warm_direct_pool(engine) == 3
+        pool = await direct_pool(engine)
+        assert pool.get_size() == 3 and pool.get_idle_size() == 3
+    finally:
+        await close_direct_pool(engine)
+        await engine.dispose()

@@ -9,6 +9,7 @@ async context managers taking the app (background sweepers and the like).
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import configure_mappers
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd import __version__, problems
@@ -30,7 +32,7 @@ from apkd.audittrail import controllers as audittrail_controllers
 from apkd.banks import controllers as banks_controllers
 from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
-from apkd.db import close_direct_pool, create_engine, ping, session_factory
+from apkd.db import close_direct_pool, create_engine, ping, session_factory, warm_direct_pool
 from apkd.edge import path_bounds, security_headers, wrap_edge
 from apkd.errors import EXCEPTION_HANDLERS, RETRY_AFTER_OUTAGE
 from apkd.exams import controllers as exams_controllers
@@ -111,6 +113,12 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         )
         app.state.engine = eng
         app.state.session_factory = session_factory(eng)
+        if settings.warm_start:
+            await warm_direct_pool(eng)
+            # What start-up built (modules, routes, mappers) lives as long as the worker: out of
+            # the collector's sight, so that the first burst's collections do not walk it.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -119,6 +127,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 await eng.dispose()
 
     lifespans: list[Callable[[Litestar], Any]] = [database]
+    # Every model is imported by now: configure the mappers here, not in the first request that
+    # touches the ORM (a burst of 300 starts on a fresh worker paid it inside the burst;
+    # decision 048).
+    configure_mappers()
     route_handlers: list[Any] = [
         healthz,
         *problems.ROUTES,

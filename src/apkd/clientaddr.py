@@ -15,6 +15,7 @@ Limits count per address; an IPv6 client counts per /64, the block one subscribe
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,7 @@ def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(n, strict=False) for n in trusted)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; every public request parses its peer (and its key)
 def _parse(text: str) -> IPAddress | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[v6]:port"
@@ -90,6 +92,7 @@ def client_address(scope: Any, trusted: tuple[str, ...]) -> str:
     return address
 
 
+@functools.lru_cache(maxsize=4096)
 def limit_key(address: str) -> str:
     """What a limit counts: the address itself, or its /64 for IPv6."""
     parsed = _parse(address)

@@ -56,6 +56,9 @@ class Settings:
     # Connections: SQLAlchemy's pool (PostgreSQL) and the direct asyncpg pool beside it.
     db_pool_size: int = 10
     direct_pool_size: int = 16
+    # At a worker's start: open the direct pool's connections and gc.freeze() what start-up
+    # built, so the first burst of requests pays neither (decision 048).
+    warm_start: bool = True
     # Seconds each worker keeps a rendered public record (0: no cache).
     registry_cache_seconds: float = 5.0
     # Seconds between sweeps closing overdue attempts (0: no sweeper in this process).
@@ -231,6 +234,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_url=env_map.get("APKD_REDIS_URL", ""),
         db_pool_size=_positive_int_env(env_map, "APKD_DB_POOL_SIZE", Settings.db_pool_size),
         direct_pool_size=_positive_int_env(env_map, "APKD_DIRECT_POOL_SIZE", Settings.direct_pool_size),
+        warm_start=_bool_env(env_map, "APKD_WARM_START") if env_map.get("APKD_WARM_START") else True,
         registry_cache_seconds=_float_env(
             env_map, "APKD_REGISTRY_CACHE_SECONDS", Settings.registry_cache_seconds
         ),

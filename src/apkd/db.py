@@ -36,6 +36,7 @@ __all__ = [
     "serialize",
     "session_factory",
     "utcnow",
+    "warm_direct_pool",
 ]
 
 
@@ -166,6 +167,21 @@ async def direct_pool(engine: AsyncEngine | Engine) -> Any:
             pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, reset=_keep_session)
             _direct_pools[sync.pool] = pool
     return pool
+
+
+async def warm_direct_pool(engine: AsyncEngine) -> int:
+    """Open every connection of the direct pool now (PostgreSQL; the app's start-up), so the
+    first burst of requests (every candidate pressing "start" at once on a fresh worker) does
+    not pay a connection, a PostgreSQL backend and its authentication per pooled connection
+    inside the burst (decision 048). Returns how many are open; 0 on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return 0
+    pool = await direct_pool(engine)
+    size = _direct_sizes.get(engine.sync_engine.pool, DIRECT_POOL_SIZE)
+    held = await asyncio.gather(*(pool.acquire() for _ in range(size)))
+    for conn in held:
+        await pool.release(conn)
+    return len(held)
 
 
 async def close_direct_pool(engine: AsyncEngine) -> None:

@@ -39,3 +39,32 @@ async def test_other_factories_use_the_session_path(issue, clean) -> None:
         raise ConnectionError("database is gone")
 
     assert await reads.read_public(broken, cred.number) == (None, False)
+
+
+async def test_lookups_of_one_loop_turn_share_one_statement(issue, change_status, clean, monkeypatch) -> None:
+    """PostgreSQL: concurrent lookups (different numbers, the same number twice, an unknown one)
+    go out as one statement and each gets its own record, as read alone."""
+    import asyncio
+
+    if clean.dialect.name != "postgresql":
+        return  # SQLite reads inline, one by one
+    first, _ = await issue()
+    second, _ = await issue()
+    await change_status(second.number, "revoke")
+    factory = session_factory(clean)
+    numbers = [first.number, second.number, first.number, "APKD-BPG-5305-2026-999999-X"]
+    alone = [await reads.read_public(factory, n) for n in numbers]
+
+    sent: list[list[str]] = []
+    real_send = reads._Batcher._send
+
+    async def counting(self: Any, batch: dict[str, Any]) -> None:
+        sent.append(list(batch))
+        await real_send(self, batch)
+
+    monkeypatch.setattr(reads._Batcher, "_send", counting)
+    together = await asyncio.gather(*(reads.read_public(factory, n) for n in numbers))
+    assert list(together) == alone
+    assert together[1][0] is not None and together[1][0][0]["status"] == "revoked"
+    assert together[3] == (None, True)  # unknown: no record, the database answered
+    assert len(sent) == 1 and sorted(sent[0]) == sorted(set(numbers))

@@ -9,12 +9,17 @@ makes that safe) or by the next access. Saving a response is :mod:`apkd.exams.sa
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import Float, Integer, String, column, insert, text, update
+from sqlalchemy import Engine, Float, Integer, String, column, insert, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +28,7 @@ from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
 from apkd.banks.models import SchemeUnit
 from apkd.banks.service import DrawRules, current_pool, draw_rules
-from apkd.db import UTCDateTime, utcnow
+from apkd.db import UTCDateTime, direct_pool, is_postgres, utcnow
 from apkd.errors import Conflict, Forbidden, NotFound
 from apkd.exams import gates, saving
 from apkd.exams.access import candidate_access, expire_if_overdue, get_attempt_for, reload_attempt
@@ -47,8 +52,7 @@ from apkd.exams.states import CLOSED_STATUSES, AttemptState, RegistrationState
 # One round trip for everything a start needs to decide: the session, its scheme, the caller's
 # registration and attempt, and a fingerprint of the scheme's active item versions (a bank
 # import adds versions or retires items, which changes it).
-_START_LOOKUP = text(
-    """
+_START_SQL = """
 SELECT e.starts_at, e.ends_at, e.timezone, e.scheme_id,
        r.id AS reg_id, r.status AS reg_status, a.id AS attempt_id,
        s.code, s.version, s.title, s.position, s.pass_score, s.duration_minutes,
@@ -64,7 +68,7 @@ SELECT e.starts_at, e.ends_at, e.timezone, e.scheme_id,
   LEFT JOIN attempt a ON a.registration_id = r.id
  WHERE e.id = :sid
 """
-).columns(
+_START_LOOKUP = text(_START_SQL).columns(
     column("starts_at", UTCDateTime()),
     column("ends_at", UTCDateTime()),
     column("timezone", String()),
@@ -84,6 +88,31 @@ SELECT e.starts_at, e.ends_at, e.timezone, e.scheme_id,
 )
 
 
+# The same lookup for the direct asyncpg pool (PostgreSQL), and the attempt's insert: the
+# unique registration_id settles a race (nothing inserted: the general path finds the winner).
+_PG_START_LOOKUP = _START_SQL.replace(":uid", "$2").replace(":sid", "$1")  # same fingerprint
+_ATTEMPT_COLUMNS = (
+    "registration_id",
+    "session_id",
+    "user_id",
+    "status",
+    "seed",
+    "form",
+    "started_at",
+    "duration_seconds",
+    "extension_seconds",
+    "paused_seconds",
+    "deadline",
+    "bound_sid",
+)
+_PG_INSERT_ATTEMPT = """
+INSERT INTO attempt (registration_id, session_id, user_id, status, seed, form, started_at,
+                     duration_seconds, extension_seconds, paused_seconds, deadline, bound_sid)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (registration_id) DO NOTHING RETURNING id
+"""
+
+
 @dataclass(frozen=True)
 class _Blueprint:
     """What forms of one scheme are drawn from, cached per scheme while its fingerprint holds."""
@@ -97,14 +126,30 @@ class _Blueprint:
     contents: dict[int, saving.ItemContent]
     rules: DrawRules = field(default_factory=DrawRules)
 
+    @property
+    def unit_blueprints(self) -> list[UnitBlueprint]:
+        return [UnitBlueprint(u["code"], u["items_per_form"]) for u in self.units]
+
 
 _blueprints: dict[int, _Blueprint] = {}
+# One load per scheme at a time: a burst of starts on a fresh worker all miss the cache, and
+# each would otherwise read and build the same pool (decision 048).
+_loading: dict[int, asyncio.Lock] = {}
 
 
 async def _blueprint(db: AsyncSession, scheme_id: int, key: tuple[str, str]) -> _Blueprint:
     cached = _blueprints.get(scheme_id)
     if cached is not None and cached.key == key:
         return cached
+    lock = _loading.setdefault(scheme_id, asyncio.Lock())
+    async with lock:
+        cached = _blueprints.get(scheme_id)
+        if cached is not None and cached.key == key:
+            return cached
+        return await _load_blueprint(db, scheme_id, key)
+
+
+async def _load_blueprint(db: AsyncSession, scheme_id: int, key: tuple[str, str]) -> _Blueprint:
     units = (
         await db.exec(
             select(SchemeUnit).where(SchemeUnit.scheme_id == scheme_id).order_by(col(SchemeUnit.ordinal))
@@ -137,8 +182,37 @@ async def _blueprint(db: AsyncSession, scheme_id: int, key: tuple[str, str]) -> 
 _INSERT_ATTEMPT = insert(ATTEMPT).returning(ATTEMPT.c.id)
 
 
+async def start_attempt(
+    engine: AsyncEngine,
+    factory: Callable[[], AsyncSession],
+    exam_session_id: int,
+    principal: Principal,
+    *,
+    now: datetime | None = None,
+) -> AttemptView:
+    """The start route's work: :func:`start_attempt_view`, with a session of its own opened only
+    when the direct path (PostgreSQL, the common case) cannot answer by itself (decision 048)."""
+    now = now or utcnow()
+    if gates.current() is None and engine.dialect.name == "postgresql":
+
+        async def load(scheme_id: int, key: tuple[str, str]) -> _Blueprint:
+            async with factory() as db:
+                return await _blueprint(db, scheme_id, key)
+
+        fast = await _start_direct(engine, load, exam_session_id, principal, now)
+        if fast is not None:
+            return fast
+    async with factory() as db:
+        return await start_attempt_view(db, exam_session_id, principal, now=now, direct=False)
+
+
 async def start_attempt_view(
-    db: AsyncSession, exam_session_id: int, principal: Principal, *, now: datetime | None = None
+    db: AsyncSession,
+    exam_session_id: int,
+    principal: Principal,
+    *,
+    now: datetime | None = None,
+    direct: bool = True,
 ) -> AttemptView:
     """Start (or return) the candidate's attempt in this session, as :func:`attempt_view` shows it.
 
@@ -151,11 +225,23 @@ async def start_attempt_view(
     immutable) and with no responses (none can precede the attempt's own insert): no further
     database read. An attempt that already existed is read as :func:`attempt_view` reads it.
     """
-    attempt, bp = await _start(db, exam_session_id, principal, now or utcnow())
+    now = now or utcnow()
+    if direct and gates.current() is None and is_postgres(db):
+
+        async def load(scheme_id: int, key: tuple[str, str]) -> _Blueprint:
+            bp = await _blueprint(db, scheme_id, key)
+            await db.rollback()  # it only read: give its connection back
+            return bp
+
+        engine = cast(Engine, db.get_bind())
+        fast = await _start_direct(engine, load, exam_session_id, principal, now)
+        if fast is not None:
+            return fast
+    attempt, bp = await _start(db, exam_session_id, principal, now)
     if bp is None:
         view = await attempt_view(db, attempt, now=now)
     else:
-        view = _view(attempt, bp.contents, {}, now or utcnow())
+        view = _view(attempt, bp.contents, {}, now)
     # Early commit (docs/decisions): the controller holds a pool_gate around the start, and the
     # transaction must end inside it, or a burst of starts holds more pooled connections than
     # the gate lets in (overflow connections, each a new PostgreSQL process). It also makes the
@@ -167,6 +253,108 @@ async def start_attempt_view(
             saving.form_info_from(attempt.user_id, attempt.session_id, attempt.seed, attempt.form),
         )
     return view
+
+
+async def _start_direct(
+    engine: AsyncEngine | Engine,
+    load: Callable[[int, tuple[str, str]], Awaitable[_Blueprint]],
+    exam_session_id: int,
+    principal: Principal,
+    now: datetime,
+) -> AttemptView | None:
+    """PostgreSQL, no start gate: the common case of a start (an admitted candidate, inside the
+    window, no attempt yet) in two autocommit statements on the direct pool, the lookup and the
+    insert; no BEGIN/COMMIT round trips, no ORM (decision 048). The insert is committed before
+    the form is shown, as on the general path. Anything else (no such session, not admitted,
+    outside the window, an attempt already there, a lost race): None, and the general path
+    decides, with its messages.
+    """
+    pool = await direct_pool(engine)
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_PG_START_LOOKUP, exam_session_id, principal.user_id)
+        if (
+            row is None
+            or row["reg_id"] is None
+            or row["attempt_id"] is not None
+            or row["reg_status"] != RegistrationState.ADMITTED
+            or not row["starts_at"] <= now <= row["ends_at"]
+        ):
+            return None
+        key = (row["content_hash"], row["fingerprint"])
+        bp = _blueprints.get(row["scheme_id"])
+        if bp is None or bp.key != key:
+            bp = await load(row["scheme_id"], key)  # a new bank import, or a fresh worker
+        values = _new_attempt(row, bp, exam_session_id, principal, now)
+        args = [values[c] for c in _ATTEMPT_COLUMNS]
+        args[_ATTEMPT_COLUMNS.index("form")] = json.dumps(values["form"], separators=(",", ":"))
+        attempt_id = await conn.fetchval(_PG_INSERT_ATTEMPT, *args)
+    if attempt_id is None:
+        return None
+    saving.cache_form(
+        attempt_id, saving.form_info_from(principal.user_id, exam_session_id, values["seed"], values["form"])
+    )
+    # What _view reads of the attempt just inserted, without building an ORM instance.
+    fresh = SimpleNamespace(id=attempt_id, paused_at=None, submitted_at=None, current_position=None, **values)
+    return _view(cast(Attempt, fresh), bp.contents, {}, now)
+
+
+def _new_attempt(
+    row: Any, bp: _Blueprint, exam_session_id: int, principal: Principal, now: datetime
+) -> dict[str, Any]:
+    """A fresh form drawn from ``bp`` and the attempt's columns around it (``row``: the start
+    lookup's, a mapping by column name)."""
+    seed = new_seed()
+    try:
+        drawn = assemble_form(
+            seed,
+            bp.unit_blueprints,
+            bp.pool,
+            enemies=bp.rules.enemies,
+            level_shares=bp.rules.level_shares,
+        )
+    except AssemblyError as exc:
+        raise Conflict(
+            f"Paket soal tidak dapat disusun: {exc.message} Hubungi admin.", code="bank_insufficient"
+        ) from exc
+    form = {
+        "assembly_version": ASSEMBLY_VERSION,
+        "scheme": {
+            "id": row["scheme_id"],
+            "code": row["code"],
+            "version": row["version"],
+            "title": row["title"],
+            "position": row["position"],
+            "pass_score": row["pass_score"],
+            "duration_minutes": row["duration_minutes"],
+            "validity_months": row["validity_months"],
+            "units": bp.units,
+        },
+        "items": [
+            {
+                "position": f.position,
+                "item_version_id": f.ref,
+                "unit": f.unit,
+                "type": bp.types[f.ref],
+                "option_order": list(f.option_order),
+            }
+            for f in drawn
+        ],
+    }
+    duration = int(row["duration_minutes"]) * 60
+    return {
+        "registration_id": row["reg_id"],
+        "session_id": exam_session_id,
+        "user_id": principal.user_id,
+        "status": AttemptState.IN_PROGRESS,
+        "seed": seed,
+        "form": form,
+        "started_at": now,
+        "duration_seconds": duration,
+        "extension_seconds": 0,
+        "paused_seconds": 0,
+        "deadline": now + timedelta(seconds=duration),
+        "bound_sid": principal.sid,
+    }
 
 
 async def _start(
@@ -196,58 +384,7 @@ async def _start(
     if gate is not None and (refusal := await gate(db, exam_session_id)) is not None:
         raise Forbidden(refusal, code="session_locked")
     bp = await _blueprint(db, row.scheme_id, (row.content_hash, row.fingerprint))
-    seed = new_seed()
-    try:
-        drawn = assemble_form(
-            seed,
-            [UnitBlueprint(u["code"], u["items_per_form"]) for u in bp.units],
-            bp.pool,
-            enemies=bp.rules.enemies,
-            level_shares=bp.rules.level_shares,
-        )
-    except AssemblyError as exc:
-        raise Conflict(
-            f"Paket soal tidak dapat disusun: {exc.message} Hubungi admin.", code="bank_insufficient"
-        ) from exc
-    form = {
-        "assembly_version": ASSEMBLY_VERSION,
-        "scheme": {
-            "id": row.scheme_id,
-            "code": row.code,
-            "version": row.version,
-            "title": row.title,
-            "position": row.position,
-            "pass_score": row.pass_score,
-            "duration_minutes": row.duration_minutes,
-            "validity_months": row.validity_months,
-            "units": bp.units,
-        },
-        "items": [
-            {
-                "position": f.position,
-                "item_version_id": f.ref,
-                "unit": f.unit,
-                "type": bp.types[f.ref],
-                "option_order": list(f.option_order),
-            }
-            for f in drawn
-        ],
-    }
-    duration = row.duration_minutes * 60
-    values = {
-        "registration_id": row.reg_id,
-        "session_id": exam_session_id,
-        "user_id": principal.user_id,
-        "status": AttemptState.IN_PROGRESS,
-        "seed": seed,
-        "form": form,
-        "started_at": now,
-        "duration_seconds": duration,
-        "extension_seconds": 0,
-        "paused_seconds": 0,
-        "deadline": now + timedelta(seconds=duration),
-        "bound_sid": principal.sid,
-    }
+    values = _new_attempt(row._mapping, bp, exam_session_id, principal, now)
     try:
         attempt_id = (await conn.execute(_INSERT_ATTEMPT, values)).scalar_one()
     except IntegrityError:

@@ -262,12 +262,13 @@ class SessionController(Controller):
         return await briefing_service.record_arrival(db, session_id, principal)
 
     @post("/{session_id:int}/attempts", guards=[candidate_only], status_code=201)
-    async def start(
-        self, session_id: int, db: AsyncSession, principal: Principal, state: State
-    ) -> AttemptView:
-        """Start the exam (the admitted candidate, inside the session window); again = same attempt."""
+    async def start(self, session_id: int, principal: Principal, state: State) -> AttemptView:
+        """Start the exam (the admitted candidate, inside the session window); again = same attempt.
+
+        No request session: the common start is two statements on the direct pool, and the
+        service opens a session only when it needs one (decision 048)."""
         async with pool_gate(state.engine):  # a burst of starts queues for pooled connections
-            return await attempts.start_attempt_view(db, session_id, principal)
+            return await attempts.start_attempt(state.engine, state.session_factory, session_id, principal)
 
 
 class RegistrationController(Controller):

@@ -124,19 +124,19 @@ class _CompiledRead:
     processors of its columns (so values come out as on the engine path: UTC-aware datetimes).
     """
 
-    def __init__(self, dialect: Any) -> None:
-        stmt = _public_select()
+    def __init__(self, dialect: Any, stmt: Any = None, param: str = "number") -> None:
+        stmt = _public_select() if stmt is None else stmt
         compiled = stmt.compile(dialect=dialect)
-        fixed = compiled.construct_params({"number": ""})
+        fixed = compiled.construct_params({param: ""})
         order = list(compiled.positiontup or ())
         self.sql = str(compiled)
         self.params = [fixed[key] for key in order]
-        self.number_at = order.index("number")
+        self.number_at = order.index(param)
         columns = list(stmt.selected_columns)
         self.names = [c.key for c in columns]
         self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
 
-    def params_for(self, number: str) -> list[Any]:
+    def params_for(self, number: Any) -> list[Any]:
         params = list(self.params)
         params[self.number_at] = number
         return params
@@ -198,18 +198,86 @@ def _inline_of(main: Engine) -> _InlineSQLite | None:
     return reader
 
 
-_pg_reads: weakref.WeakKeyDictionary[Any, _CompiledRead] = weakref.WeakKeyDictionary()
+def _public_batch_select() -> Any:
+    """The public columns of every credential whose number is in ``:numbers`` (PostgreSQL)."""
+    from sqlalchemy import String, any_
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    from apkd.banks.models import Scheme
+
+    table = table_of(Credential)
+    scheme = table_of(Scheme)
+    numbers = bindparam("numbers", type_=ARRAY(String()))
+    return (
+        select(*(table.c[name] for name in PUBLIC_COLUMNS), scheme.c.title)
+        .select_from(table.outerjoin(scheme, scheme.c.code == table.c.scheme_code))
+        .where(table.c.number == any_(numbers))
+    )
+
+
+class _Batcher:
+    """Registry reads that arrive in the same turn of the event loop share one statement
+    (``number = ANY($1)``) on the direct pool: under a scan burst each worker has dozens of
+    lookups in flight, and every round trip costs a write to PostgreSQL's socket, a wake-up of
+    its backend and a read back, on the same cores (decision 049). A read alone waits for
+    nothing: its batch is sent on the next turn of the loop."""
+
+    def __init__(self, reader: AsyncEngine) -> None:
+        self.reader = reader
+        self.query = _CompiledRead(reader.sync_engine.dialect, _public_batch_select(), "numbers")
+        self.pending: dict[str, list[asyncio.Future[Any]]] = {}
+
+    async def read(self, number: str) -> tuple[dict[str, Any], str | None] | None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self.pending:
+            loop.call_soon(self._flush)
+        self.pending.setdefault(number, []).append(future)
+        return await future
+
+    def _flush(self) -> None:
+        batch, self.pending = self.pending, {}
+        task = asyncio.ensure_future(self._send(batch))
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
+
+    async def _send(self, batch: dict[str, list[asyncio.Future[Any]]]) -> None:
+        q = self.query
+        try:
+            async with asyncio.timeout(DB_TIMEOUT_SECONDS):
+                pool = await direct_pool(self.reader)
+                rows = await pool.fetch(q.sql, *q.params_for(list(batch)))
+        except BaseException as exc:  # every waiter fails as its own read would have
+            for futures in batch.values():
+                for f in futures:
+                    if not f.done():
+                        f.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        found = {}
+        for row in rows:
+            record = q.row(row)
+            if record is not None:
+                found[record[0]["number"]] = record
+        for number, futures in batch.items():
+            for f in futures:
+                if not f.done():  # a waiter may have timed out
+                    f.set_result(found.get(number))
+
+
+_in_flight: set[asyncio.Task[None]] = set()
+_batchers: weakref.WeakKeyDictionary[Any, _Batcher] = weakref.WeakKeyDictionary()
 
 
 async def _read_postgres(reader: AsyncEngine, number: str) -> tuple[dict[str, Any], str | None] | None:
-    """The public-record SELECT as one prepared statement on the direct asyncpg pool
-    (apkd.db.direct_pool): one round trip, no SQLAlchemy checkout or transaction."""
-    dialect = reader.sync_engine.dialect
-    query = _pg_reads.get(dialect)
-    if query is None:
-        query = _pg_reads[dialect] = _CompiledRead(dialect)
-    pool = await direct_pool(reader)
-    return query.row(await pool.fetchrow(query.sql, *query.params_for(number)))
+    """The public-record SELECT on the direct asyncpg pool (apkd.db.direct_pool), batched with
+    the other lookups of the same loop turn: no SQLAlchemy checkout or transaction."""
+    pool = reader.sync_engine.pool
+    batcher = _batchers.get(pool)
+    if batcher is None or batcher.reader.sync_engine.pool is not pool:
+        batcher = _batchers[pool] = _Batcher(reader)
+    return await batcher.read(number)
 
 
 async def read_public(factory: SessionFactory, number: str) -> tuple[Any, bool]:
@@ -224,9 +292,9 @@ async def read_public(factory: SessionFactory, number: str) -> tuple[Any, bool]:
         except sqlite3.Error as exc:  # locked, unreadable, missing: let the engine path decide
             log.info("inline registry read failed (%s: %s); using the engine", type(exc).__name__, exc)
     try:
+        if reader.dialect.driver == "asyncpg":  # the batch has the timeout, once for all its reads
+            return await _read_postgres(reader, number), True
         async with asyncio.timeout(DB_TIMEOUT_SECONDS):
-            if reader.dialect.driver == "asyncpg":
-                return await _read_postgres(reader, number), True
             async with pool_gate(reader), reader.connect() as conn:
                 result = await conn.execute(_public_select(), {"number": number})
                 return _public_row(result.first()), True
