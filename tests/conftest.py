@@ -136,7 +136,9 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(db_url: str, var_dir: Path) -> Settings:
+def base_settings(db_url: str, var_dir: Path) -> Settings:
+    """The tests' settings; a module may override ``settings`` with others (its app is then
+    built for it)."""
     return load_settings(
         {
             "APKD_ENV": "test",
@@ -145,10 +147,15 @@ def settings(db_url: str, var_dir: Path) -> Settings:
             "APKD_VAR_DIR": str(var_dir),
             "APKD_BASE_URL": "https://apkd.test",
             "APKD_PUBLIC_RATE_LIMIT": "0",
-            "APKD_WARM_START": "0",  # an app per test: its direct pool opens on first use
+            "APKD_WARM_START": "0",  # a lifespan per test: its direct pool opens on first use
             **CHEAP_PASSWORD_HASH,
         }
     )
+
+
+@pytest.fixture(scope="session")
+def settings(base_settings: Settings) -> Settings:
+    return base_settings
 
 
 @pytest.fixture(scope="session")
@@ -183,23 +190,26 @@ async def db(clean: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture(scope="session")
-def built_app(settings: Settings) -> Any:
+def built_app(base_settings: Settings) -> Any:
     """The app of the test settings, built once per worker (building one takes about 0.1 s:
     Litestar prepares every handler's signature). Each test's client runs its lifespan
     afresh (own engine, own sweeper); the per-worker caches are module-level either way
     (docs/caches.md)."""
     from apkd.app import create_app
 
-    return create_app(settings)
+    return create_app(base_settings)
 
 
 @pytest.fixture
-def app(settings: Settings, clean: AsyncEngine, built_app: Any) -> Any:
+def app(settings: Settings, base_settings: Settings, clean: AsyncEngine, built_app: Any) -> Any:
     """The app makes its own engine: the test client serves it from another event loop,
     and database connections belong to the loop that opened them. Another test may have
-    built an app with other settings since, so this process is configured for these again."""
-    from apkd.app import configure_process
+    built an app with other settings since, so this process is configured for these again;
+    a module that overrides ``settings`` gets an app of its own."""
+    from apkd.app import configure_process, create_app
 
+    if settings is not base_settings:
+        return create_app(settings)
     configure_process(settings)
     # what an earlier test put into the app's state (a counter, a broken session factory) goes
     initial = built_app.state.setdefault("_initial_state", dict(built_app.state))
