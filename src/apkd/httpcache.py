@@ -31,9 +31,40 @@ from typing import Any
 from litestar import Request, Response
 from litestar.types import Receive, Scope, Send
 
-__all__ = ["NO_CACHE", "Prepared", "cached", "etag_for", "if_none_match", "request_header"]
+__all__ = [
+    "NO_CACHE",
+    "NO_STORE",
+    "Prepared",
+    "attachment",
+    "cached",
+    "etag_for",
+    "if_none_match",
+    "request_header",
+]
 
 NO_CACHE = "no-cache"  # store, but revalidate every time
+NO_STORE = "no-store"  # never keep (a file with personal data, made for this request)
+
+
+def attachment(
+    content: bytes,
+    media_type: str,
+    filename: str,
+    *,
+    cache_control: str = NO_STORE,
+    headers: Mapping[str, str] | None = None,
+) -> Response[bytes]:
+    """A file for the browser to save as ``filename`` (``Content-Disposition: attachment``),
+    not kept by caches unless ``cache_control`` says otherwise."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": cache_control,
+            **(headers or {}),
+        },
+    )
 
 
 def etag_for(*parts: bytes | str) -> str:

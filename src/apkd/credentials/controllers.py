@@ -37,7 +37,7 @@ from apkd.credentials.schemas import (
     StatusChanged,
 )
 from apkd.errors import Forbidden, NotFound
-from apkd.httpcache import cached, etag_for, if_none_match
+from apkd.httpcache import attachment, cached, etag_for, if_none_match
 from apkd.signing import keystore
 from apkd.signing.keys import THUMBPRINT_URI
 from apkd.signing.models import KeyPurpose, SigningKey
@@ -224,13 +224,8 @@ class CredentialController(Controller):
     async def credential_jwt(self, number: str, db: AsyncSession, principal: Principal) -> Response[bytes]:
         """The credential as its vc+jwt (compact JWS), to save as a file (its holder, admin)."""
         cred = await _owned(db, number, principal)
-        return Response(
-            cred.vc_jwt.encode("ascii"),
-            media_type=VC_JWT_MEDIA_TYPE,
-            headers={
-                "Content-Disposition": f'attachment; filename="{cred.number}.jwt"',
-                "Cache-Control": PRIVATE_CACHE,
-            },
+        return attachment(
+            cred.vc_jwt.encode("ascii"), VC_JWT_MEDIA_TYPE, f"{cred.number}.jwt", cache_control=PRIVATE_CACHE
         )
 
     @get("/{number:str}/badge.png", guards=[any_login])
@@ -245,14 +240,7 @@ class CredentialController(Controller):
         cred = await _owned(db, number, principal)
         doc = await service.data_integrity_credential(db, cred, settings)
         content = bake_png(badge_png(cred.scheme_code), _json_bytes(doc).decode("utf-8"))
-        return Response(
-            content,
-            media_type="image/png",
-            headers={
-                "Content-Disposition": f'attachment; filename="lencana-{cred.number}.png"',
-                "Cache-Control": PRIVATE_CACHE,
-            },
-        )
+        return attachment(content, "image/png", f"lencana-{cred.number}.png", cache_control=PRIVATE_CACHE)
 
     @get("/{number:str}/badge.svg", guards=[any_login])
     async def badge_svg(
@@ -267,14 +255,7 @@ class CredentialController(Controller):
         doc = await service.data_integrity_credential(db, cred, settings)
         title = (await service.scheme_titles(db, [cred.scheme_code])).get(cred.scheme_code, cred.scheme_code)
         content = bake_svg(badge_svg(cred.scheme_code, title), _json_bytes(doc).decode("utf-8"))
-        return Response(
-            content,
-            media_type="image/svg+xml",
-            headers={
-                "Content-Disposition": f'attachment; filename="lencana-{cred.number}.svg"',
-                "Cache-Control": PRIVATE_CACHE,
-            },
-        )
+        return attachment(content, "image/svg+xml", f"lencana-{cred.number}.svg", cache_control=PRIVATE_CACHE)
 
     @get("/{number:str}/credential.json", guards=[any_login])
     async def credential_json(
@@ -284,13 +265,8 @@ class CredentialController(Controller):
         holder, admin)."""
         cred = await _owned(db, number, principal)
         doc = await service.data_integrity_credential(db, cred, settings)
-        return Response(
-            _json_bytes(doc),
-            media_type="application/vc+ld+json",
-            headers={
-                "Content-Disposition": f'attachment; filename="{cred.number}.json"',
-                "Cache-Control": PRIVATE_CACHE,
-            },
+        return attachment(
+            _json_bytes(doc), "application/vc+ld+json", f"{cred.number}.json", cache_control=PRIVATE_CACHE
         )
 
     @get("/{number:str}/qr.png", guards=[any_login])
@@ -534,14 +510,7 @@ async def session_certificates(session_id: int, db: AsyncSession, settings: Sett
                 archive.writestr(name, await _certificate_pdf(db, cred, settings))
             listing.append((cred.number, cred.holder_name, status, name))
         archive.writestr("daftar.csv", csv_bytes(("nomor", "nama", "status", "berkas"), listing))
-    return Response(
-        out.getvalue(),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="sertifikat-sesi-{session_id}.zip"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(out.getvalue(), "application/zip", f"sertifikat-sesi-{session_id}.zip")
 
 
 @get(
@@ -564,14 +533,11 @@ async def session_certificates_pdf(session_id: int, db: AsyncSession, settings: 
     creds.sort(key=lambda c: c.number)
     parts = [await _certificate_pdf(db, c, settings) for c in creds]
     body = await anyio.to_thread.run_sync(merge_pdfs, parts, f"Sertifikat sesi {session_id}")
-    return Response(
+    return attachment(
         body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="sertifikat-sesi-{session_id}.pdf"',
-            "Cache-Control": "no-store",
-            "X-Certificate-Count": str(len(parts)),
-        },
+        "application/pdf",
+        f"sertifikat-sesi-{session_id}.pdf",
+        headers={"X-Certificate-Count": str(len(parts))},
     )
 
 

@@ -62,17 +62,10 @@ from apkd.exams.schemas import (
     SessionUpdate,
     SubmitResult,
 )
+from apkd.httpcache import attachment
 from apkd.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 
 log = logging.getLogger("apkd.exams")
-
-
-def _download(body: bytes, media_type: str, filename: str) -> Response[bytes]:
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
 
 
 admin_only = requires(Role.ADMIN)
@@ -168,7 +161,7 @@ class SessionController(Controller):
             db, session_id, usernames=req.usernames, include_logged_in=req.include_logged_in, actor=principal
         )
         body = login_slips.slips_pdf(exam, slips, settings.base_url.rstrip("/") + "/ujian")
-        response = _download(body, "application/pdf", f"kartu-login-sesi-{session_id}.pdf")
+        response = attachment(body, "application/pdf", f"kartu-login-sesi-{session_id}.pdf")
         response.headers["X-Slip-Count"] = str(len(slips))
         return response
 
@@ -212,7 +205,7 @@ class SessionController(Controller):
         if variant not in (None, "excel-id"):
             raise BadRequest("Parameter variant hanya boleh 'excel-id'.", code="invalid_variant")
         header, rows = await self._roster_table(db, session_id, principal)
-        return _download(
+        return attachment(
             csv_bytes(header, rows, excel_id=variant == "excel-id"),
             CSV_MEDIA_TYPE,
             f"daftar-hadir-sesi-{session_id}.csv",
@@ -222,7 +215,7 @@ class SessionController(Controller):
     async def roster_xlsx(self, session_id: int, db: AsyncSession, principal: Principal) -> Response[bytes]:
         """The roster as an Excel workbook (NIP and seat as text)."""
         header, rows = await self._roster_table(db, session_id, principal)
-        return _download(
+        return attachment(
             xlsx_bytes(header, rows, sheet="Daftar hadir"),
             XLSX_MEDIA_TYPE,
             f"daftar-hadir-sesi-{session_id}.xlsx",
@@ -247,7 +240,7 @@ class SessionController(Controller):
     async def minutes_pdf(self, session_id: int, db: AsyncSession, principal: Principal) -> Response[bytes]:
         """The berita acara as a PDF to print and sign."""
         doc = await minutes_doc.minutes_document(db, session_id, principal)
-        return _download(
+        return attachment(
             minutes_doc.minutes_pdf(doc), "application/pdf", f"berita-acara-sesi-{session_id}.pdf"
         )
 

@@ -43,6 +43,7 @@ from apkd.grading.schemas import (
     SessionResultUnit,
     UnitResult,
 )
+from apkd.httpcache import attachment
 
 admin_or_auditor = requires(Role.ADMIN, Role.AUDITOR)
 admin_or_candidate = requires(Role.ADMIN, Role.CANDIDATE)
@@ -61,11 +62,7 @@ def _wants_csv(request: Request[Any, Any, Any], fmt: str | None) -> bool:
 
 
 def _csv_response(body: bytes, filename: str) -> Response[bytes]:
-    return Response(
-        content=body,
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(body, CSV_MEDIA_TYPE, filename)
 
 
 class SessionGradingController(Controller):
@@ -190,10 +187,8 @@ class SessionGradingController(Controller):
     async def results_xlsx(self, session_id: int, db: AsyncSession) -> Response[bytes]:
         """The session's results as an Excel workbook (NIP as text, scores as numbers)."""
         header, rows = await _results_table(db, session_id)
-        return Response(
-            content=xlsx_bytes(header, rows, sheet="Hasil"),
-            media_type=XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="hasil-sesi-{session_id}.xlsx"'},
+        return attachment(
+            xlsx_bytes(header, rows, sheet="Hasil"), XLSX_MEDIA_TYPE, f"hasil-sesi-{session_id}.xlsx"
         )
 
 

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd.accounts.guards import requires
 from apkd.accounts.models import Role
 from apkd.accounts.security import Principal
+from apkd.httpcache import attachment
 from apkd.spreadsheet import CSV_MEDIA_TYPE, Text, csv_bytes
 from apkd.talent import service
 from apkd.talent.schemas import CoverageReport, Officer, ValidCredentialPage
@@ -50,11 +51,7 @@ def _csv(page: ValidCredentialPage, filename: str) -> Response[bytes]:
         )
         for r in page.items
     ]
-    return Response(
-        csv_bytes(CSV_HEADER, rows),
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return attachment(csv_bytes(CSV_HEADER, rows), CSV_MEDIA_TYPE, filename)
 
 
 class TalentController(Controller):
