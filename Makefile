@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= $(APKD_TEST_POSTGRES_URL)
-# pytest-xdist workers (each has its own SQLite file / PostgreSQL database); XDIST= runs serially.
-XDIST ?= -n 2
+# pytest-xdist workers (each has its own SQLite file / PostgreSQL database; worksteal: an idle worker takes
+# queued tests from a busy one, so the long browser and two-process tests do not leave one core idle); XDIST= runs serially.
+XDIST ?= -n 2 --dist worksteal
 
 .DEFAULT_GOAL := help
 .PHONY: help run install lock test test-sqlite test-postgres lint format bench migrate demo serve clean

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -18,13 +19,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conftest import backend
-
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 if str(ROOT) not in sys.path:  # `python -m bench` runs from the repository root (bench, tests.factories)
     sys.path.insert(0, str(ROOT))
-pg_only = pytest.mark.skipif(backend() != "postgres", reason="COPY seeding: the PostgreSQL pass")
+# (read here, not imported from conftest: with several conftest modules the name is ambiguous)
+pg_only = pytest.mark.skipif(
+    os.environ.get("APKD_TEST_DATABASE", "sqlite") != "postgres", reason="COPY seeding: the PostgreSQL pass"
+)
 
 
 def test_every_bench_module_imports_and_has_a_main() -> None:
