@@ -3,6 +3,7 @@ one (admin) or in bulk by NIP (the CLI's CSV)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -241,39 +242,79 @@ async def update_session(
 
 
 async def session_public(db: AsyncSession, exam: ExamSession) -> SessionPublic:
-    scheme = await _scheme_of(db, exam)
-    proctors = (
+    return (await sessions_public(db, [exam]))[0]
+
+
+async def sessions_public(db: AsyncSession, exams: Sequence[ExamSession]) -> list[SessionPublic]:
+    """What staff see of each session, in four queries whatever the number of sessions
+    (schemes, proctors, registration counts, which have an attempt)."""
+    if not exams:
+        return []
+    ids = [e.id or 0 for e in exams]
+    schemes = {
+        s.id: s
+        for s in (
+            await db.exec(select(Scheme).where(col(Scheme.id).in_({e.scheme_id for e in exams})))
+        ).all()
+    }
+    proctors: dict[int, list[str]] = {i: [] for i in ids}
+    for session_id, username in (
         await db.exec(
-            select(User.username)
-            .join(SessionProctor, col(SessionProctor.user_id) == col(User.id))
-            .where(SessionProctor.session_id == exam.id)
+            select(SessionProctor.session_id, User.username)
+            .join(User, col(SessionProctor.user_id) == col(User.id))
+            .where(col(SessionProctor.session_id).in_(ids))
             .order_by(col(User.username))
         )
-    ).all()
-    registered = (
-        await db.exec(
-            select(func.count()).select_from(Registration).where(Registration.session_id == exam.id)
-        )
-    ).one()
-    tz = exam.timezone
-    return SessionPublic(
-        id=exam.id or 0,
-        scheme_code=scheme.code,
-        scheme_title=scheme.title,
-        title=exam.title,
-        venue=exam.venue,
-        timezone=tz,
-        starts_at=local_iso(exam.starts_at, tz),
-        ends_at=local_iso(exam.ends_at, tz),
-        starts_at_text=local_text(exam.starts_at, tz),
-        ends_at_text=local_text(exam.ends_at, tz),
-        capacity=exam.capacity,
-        proctors=list(proctors),
-        registered=int(registered),
-        scheme_version=scheme.version,
-        started=await has_started(db, exam),
-        results_published=exam.results_published_at is not None,
+    ).all():
+        proctors[session_id].append(username)
+    registered = dict(
+        (
+            await db.exec(
+                select(Registration.session_id, func.count())
+                .where(col(Registration.session_id).in_(ids))
+                .group_by(col(Registration.session_id))
+            )
+        ).all()
     )
+    now = utcnow()
+    future = [e.id for e in exams if aware(e.starts_at, e.timezone) > now]
+    with_attempts = (
+        set(
+            (
+                await db.exec(
+                    select(Attempt.session_id).where(col(Attempt.session_id).in_(future)).distinct()
+                )
+            ).all()
+        )
+        if future
+        else set()
+    )
+    out: list[SessionPublic] = []
+    for exam in exams:
+        scheme = schemes[exam.scheme_id]
+        tz = exam.timezone
+        out.append(
+            SessionPublic(
+                id=exam.id or 0,
+                scheme_code=scheme.code,
+                scheme_title=scheme.title,
+                title=exam.title,
+                venue=exam.venue,
+                timezone=tz,
+                starts_at=local_iso(exam.starts_at, tz),
+                ends_at=local_iso(exam.ends_at, tz),
+                starts_at_text=local_text(exam.starts_at, tz),
+                ends_at_text=local_text(exam.ends_at, tz),
+                capacity=exam.capacity,
+                proctors=proctors[exam.id or 0],
+                registered=int(registered.get(exam.id or 0, 0)),
+                scheme_version=scheme.version,
+                # as has_started says: the start time has passed, or an attempt exists
+                started=exam.id not in future or exam.id in with_attempts,
+                results_published=exam.results_published_at is not None,
+            )
+        )
+    return out
 
 
 async def list_sessions(db: AsyncSession, principal: Principal) -> list[SessionPublic]:
@@ -282,7 +323,7 @@ async def list_sessions(db: AsyncSession, principal: Principal) -> list[SessionP
         stmt = stmt.join(SessionProctor, col(SessionProctor.session_id) == col(ExamSession.id)).where(
             SessionProctor.user_id == principal.user_id
         )
-    return [await session_public(db, e) for e in (await db.exec(stmt)).all()]
+    return await sessions_public(db, (await db.exec(stmt)).all())
 
 
 # --- registrations ---------------------------------------------------------------------------------
