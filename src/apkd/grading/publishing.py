@@ -32,10 +32,11 @@ from apkd.exams.access import involvement
 from apkd.exams.saving import GRACE, close_overdue
 from apkd.exams.states import CLOSED_STATUSES, OPEN_STATUSES, AttemptState
 from apkd.grading import effects
-from apkd.grading.grader import ScoringCache, encode_json
+from apkd.grading.grader import Graded, ScoringCache, encode_json
 from apkd.grading.loading import (
     ATTEMPT,
     RESULT,
+    ClosedAttempt,
     chunks,
     closed_attempts,
     exam_session_or_404,
@@ -89,6 +90,20 @@ class PublishOutcome:
     decided_at: datetime | None
 
 
+async def _graded(
+    conn: AsyncConnection, exam_session_id: int, attempts: list[ClosedAttempt]
+) -> list[tuple[ClosedAttempt, Graded]]:
+    """Each closed, ungraded attempt with its grade, computed in memory with the keys in force
+    (key corrections applied): what publishing stores and what its preview counts."""
+    if not attempts:
+        return []
+    keys = await item_keys(conn, (i for a in attempts for i in a.item_version_ids()))
+    corrections = await latest_corrections(conn, keys)
+    responses = await responses_of_sessions(conn, [exam_session_id], CLOSED_STATUSES, ungraded_only=True)
+    cache = ScoringCache(keys, corrections)
+    return [(a, grade_closed(a, responses.get(a.id, {}), cache)) for a in attempts]
+
+
 async def check_decider(session: AsyncSession, exam_session_id: int, decider: Principal) -> None:
     """Refuse (403) a decider without the decision permission or involved in the session."""
     if not await holds_decision_permission(session, decider.user_id):
@@ -139,13 +154,8 @@ async def publish(
 
     newly_passed = 0
     if attempts:
-        keys = await item_keys(conn, (i for a in attempts for i in a.item_version_ids()))
-        corrections = await latest_corrections(conn, keys)
-        responses = await responses_of_sessions(conn, [exam_session_id], CLOSED_STATUSES, ungraded_only=True)
-        cache = ScoringCache(keys, corrections)
         rows = []
-        for a in attempts:
-            g = grade_closed(a, responses.get(a.id, {}), cache)
+        for a, g in await _graded(conn, exam_session_id, attempts):
             newly_passed += g.passed
             rows.append(
                 {
@@ -236,13 +246,7 @@ async def preview(
     es = await exam_session_or_404(session, exam_session_id)
     conn = await session.connection()
     attempts = await closed_attempts(conn, [exam_session_id], ungraded_only=True)
-    would_pass = 0
-    if attempts:
-        keys = await item_keys(conn, (i for a in attempts for i in a.item_version_ids()))
-        corrections = await latest_corrections(conn, keys)
-        responses = await responses_of_sessions(conn, [exam_session_id], CLOSED_STATUSES, ungraded_only=True)
-        cache = ScoringCache(keys, corrections)
-        would_pass = sum(1 for a in attempts if grade_closed(a, responses.get(a.id, {}), cache).passed)
+    would_pass = sum(1 for _, g in await _graded(conn, exam_session_id, attempts) if g.passed)
     open_rows = (
         await conn.execute(
             select(ATTEMPT.c.status, ATTEMPT.c.deadline).where(
