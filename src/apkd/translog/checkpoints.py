@@ -41,6 +41,7 @@ __all__ = [
     "current_checkpoint",
     "current_checkpoint_note",
     "current_log_key",
+    "current_log_note",
     "ensure_log_key",
     "log_origin",
     "log_public_jwk",
@@ -165,13 +166,19 @@ def checkpoint_note(origin: str, tree_size: int, root_hash: str, private_key: Ed
     return f"{text}\n\u2014 {origin} {base64.b64encode(blob).decode()}\n"
 
 
+async def current_log_note(session: AsyncSession, settings: Settings) -> tuple[Checkpoint, str]:
+    """The current checkpoint and its signed note with the log's own signature only (what a
+    witness is asked to cosign)."""
+    cp = await current_checkpoint(session, settings)
+    signer = await keystore.signer(session, settings, KeyPurpose.LOG)
+    return cp, checkpoint_note(log_origin(settings.base_url), cp.tree_size, cp.root_hash, signer.private_key)
+
+
 async def current_checkpoint_note(session: AsyncSession, settings: Settings) -> str:
     """The current checkpoint (the stored one of this tree size) as a signed note, signed
     with the active log key under the name :func:`log_origin`, followed by the witnesses'
     cosignature lines of this size (in witness-name order)."""
-    cp = await current_checkpoint(session, settings)
-    signer = await keystore.signer(session, settings, KeyPurpose.LOG)
-    note = checkpoint_note(log_origin(settings.base_url), cp.tree_size, cp.root_hash, signer.private_key)
+    cp, note = await current_log_note(session, settings)
     conn = await session.connection()
     lines = (
         await conn.execute(

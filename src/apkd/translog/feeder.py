@@ -18,8 +18,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from apkd.config import Settings
 from apkd.errors import AppError
-from apkd.signing import keystore
-from apkd.signing.models import KeyPurpose
 from apkd.translog import checkpoints, service
 
 __all__ = ["FeedResult", "feed_witness"]
@@ -35,14 +33,6 @@ class FeedResult:
     witnesses: tuple[str, ...] = ()
 
 
-async def _log_note(session: AsyncSession, settings: Settings) -> tuple[int, str]:
-    """(tree size, the current checkpoint as a note with the log's own signature only)."""
-    cp = await checkpoints.current_checkpoint(session, settings)
-    signer = await keystore.signer(session, settings, KeyPurpose.LOG)
-    origin = checkpoints.log_origin(settings.base_url)
-    return cp.tree_size, checkpoints.checkpoint_note(origin, cp.tree_size, cp.root_hash, signer.private_key)
-
-
 async def _proof_lines(session: AsyncSession, old: int, size: int) -> str:
     if old == 0 or old == size:
         return ""
@@ -56,7 +46,8 @@ async def feed_witness(
     """Ask the witness at ``url`` to cosign the current checkpoint and store its cosignature.
     Flushes; the caller's unit of work commits."""
     endpoint = f"{url.rstrip('/')}/add-checkpoint"
-    size, note = await _log_note(session, settings)
+    cp, note = await checkpoints.current_log_note(session, settings)
+    size = cp.tree_size
     old = 0
     for _ in range(2):
         body = f"old {old}\n{await _proof_lines(session, old, size)}\n{note}"
