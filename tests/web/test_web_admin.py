@@ -18,6 +18,7 @@ import pytest
 from cdp import Browser, find_chromium
 from sqlalchemy import text
 from test_web_room import Review
+from web_support import open_console
 
 from apkd.db import session_factory
 
@@ -55,11 +56,7 @@ def rows(page: Any) -> list[str]:
 
 
 def login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/admin")
-    page.wait("!document.getElementById('view-login').hidden")
-    page.fill("login-username", username)
-    page.fill("login-password", PASSWORD)
-    page.submit("login-form")
+    open_console(page, base, username, PASSWORD)
     page.wait("document.querySelectorAll('#cov-body tr').length > 0")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cdp import Browser, find_chromium
 from test_web_room import Review
+from web_support import open_console
 
 from apkd import audit
 from apkd.db import session_factory
@@ -58,12 +59,7 @@ def drive(base: str, review: Review, engine: Any, loop: asyncio.AbstractEventLoo
     try:
         p = b.new_page()
         p.viewport(1366, 768)
-        p.goto(f"{base}/admin")
-        p.wait("!document.getElementById('view-login').hidden")
-        p.fill("login-username", "admin1")
-        p.fill("login-password", PASSWORD)
-        p.submit("login-form")
-        p.wait("!document.getElementById('view-console').hidden")
+        open_console(p, base)
         p.click(".tab[data-tab=audit]")
         p.wait("document.getElementById('log-verdict').textContent.length > 0")
         seen["first"] = p.text("log-verdict")

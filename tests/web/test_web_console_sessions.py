@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from cdp import Browser, find_chromium
 from test_web_room import Review
+from web_support import open_console as console
 
 from apkd.db import session_factory, utcnow
 from apkd.exams.models import ExamSession
@@ -25,15 +26,6 @@ pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("websockets") is None, reason="websockets is not installed"),
 ]
 PASSWORD = "rahasia-123"
-
-
-def console(p: Any, base: str, username: str = "admin1") -> None:
-    p.goto(f"{base}/admin")
-    p.wait("!document.getElementById('view-login').hidden")
-    p.fill("login-username", username)
-    p.fill("login-password", PASSWORD)
-    p.submit("login-form")
-    p.wait("!document.getElementById('view-console').hidden")
 
 
 def card_js(title: str) -> str:

@@ -24,6 +24,7 @@ import pytest
 import yaml
 from cdp import Browser, Page, find_chromium
 from test_web_room import SAVED, Review, wait_download
+from web_support import log_in as login
 
 from apkd.db import utcnow
 
@@ -76,14 +77,6 @@ def put_file(page: Page, input_id: str, name: str, content: str) -> None:
         f" const input = document.getElementById({json.dumps(input_id)}); input.files = dt.files;"
         " input.dispatchEvent(new Event('change')); })()"
     )
-
-
-def login(page: Page, base: str, path: str, username: str, password: str) -> None:
-    page.goto(f"{base}{path}")
-    page.wait("!document.getElementById('view-login').hidden")
-    page.fill("login-username", username)
-    page.fill("login-password", password)
-    page.submit("login-form")
 
 
 def row_js(table: str, text: str) -> str:

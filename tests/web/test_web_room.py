@@ -24,6 +24,7 @@ import pytest
 from cdp import Browser, Page, find_chromium
 from sqlmodel import col, select
 from web_support import BPG_SECONDS, CANDIDATE_PASSWORD, PROCTOR, SIZES, Demo, axe_source, screenshot_dir
+from web_support import log_in as login
 
 from apkd.db import session_factory, utcnow
 
@@ -78,14 +79,6 @@ def key(page: Page, name: str, **mods: bool) -> None:
         f"(document.activeElement || document.body).dispatchEvent(new KeyboardEvent('keydown', "
         f"{{key: {json.dumps(name)}, bubbles: true{', ' + flags if flags else ''}}}))"
     )
-
-
-def login(page: Page, base: str, path: str, user: str, password: str) -> None:
-    page.goto(f"{base}{path}")
-    page.wait("!document.getElementById('view-login').hidden")
-    page.fill("login-username", user)
-    page.fill("login-password", password)
-    page.submit("login-form")
 
 
 def wait_download(folder: Path, name: str, timeout: float = 15) -> bytes:

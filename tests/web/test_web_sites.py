@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cdp import Browser, find_chromium
 from test_web_room import Review
+from web_support import open_console
 
 from apkd.db import session_factory, utcnow
 from apkd.exams.models import ExamSession
@@ -81,12 +82,7 @@ def drive(base: str, review: Review) -> tuple[list[str], dict[str, Any]]:
     try:
         p = b.new_page()
         p.viewport(1366, 768)
-        p.goto(f"{base}/admin")
-        p.wait("!document.getElementById('view-login').hidden")
-        p.fill("login-username", "admin1")
-        p.fill("login-password", PASSWORD)
-        p.submit("login-form")
-        p.wait("!document.getElementById('view-console').hidden")
+        open_console(p, base)
         p.click(".tab[data-tab=sites]")
         p.wait("document.querySelectorAll('#sites-body tr').length === 3")
         seen = p.js(

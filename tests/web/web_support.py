@@ -10,6 +10,7 @@ from typing import Any
 from apkd.banks.bankfile import load_bank
 
 CANDIDATE_PASSWORD = "peserta-2026"
+STAFF_PASSWORD = "rahasia-123"  # the password of users made by tests/factories.py
 PROCTOR = ("pengawas", "pengawas-2026")
 
 
@@ -101,3 +102,18 @@ def _bpg_seconds() -> int:
 
 
 BPG_SECONDS = _bpg_seconds()
+
+
+def log_in(page: Any, base: str, path: str, username: str, password: str) -> None:
+    """Sign in with a page's login form (``/ujian``, ``/pengawas`` or ``/admin``)."""
+    page.goto(f"{base}{path}")
+    page.wait("!document.getElementById('view-login').hidden")
+    page.fill("login-username", username)
+    page.fill("login-password", password)
+    page.submit("login-form")
+
+
+def open_console(page: Any, base: str, username: str = "admin1", password: str = STAFF_PASSWORD) -> None:
+    """Sign in to ``/admin`` and wait for the console."""
+    log_in(page, base, "/admin", username, password)
+    page.wait("!document.getElementById('view-console').hidden")
