@@ -11,7 +11,7 @@ import io
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from litestar import Controller, Request, Response, get, post
@@ -25,7 +25,6 @@ from apkd.config import Settings
 from apkd.credentials import issuer_keys, qr, service
 from apkd.credentials.merge import merge_pdfs
 from apkd.credentials.models import Credential
-from apkd.credentials.pdf import CertificateData
 from apkd.credentials.schemas import (
     CredentialDetail,
     CredentialSummary,
@@ -42,6 +41,9 @@ from apkd.signing import keystore
 from apkd.signing.keys import THUMBPRINT_URI
 from apkd.signing.models import KeyPurpose, SigningKey
 from apkd.textrules import clean_reason
+
+if TYPE_CHECKING:
+    from apkd.credentials.pdf import CertificateData  # fpdf: imported where a PDF is printed
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 PRIVATE_CACHE = "private, max-age=86400"

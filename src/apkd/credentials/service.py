@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy import event
@@ -54,7 +54,6 @@ from apkd.credentials.models import (
     StatusPurpose,
 )
 from apkd.credentials.number import NumberError, check_character, is_valid_number, parse_number
-from apkd.credentials.pdf import Attachment, CertificateData, render_certificate
 from apkd.credentials.statuslist import Bitstring, build_status_list_credential, encode_list
 from apkd.db import is_postgres, utcnow
 from apkd.errors import BadRequest, Conflict, NotFound
@@ -64,6 +63,9 @@ from apkd.signing.jws import sign_compact
 from apkd.textrules import clean_reason
 from apkd.timefmt import iso_utc
 from apkd.translog.service import append
+
+if TYPE_CHECKING:
+    from apkd.credentials.pdf import CertificateData
 
 __all__ = [
     "STATUS_LIST_TTL_SECONDS",
@@ -474,6 +476,10 @@ async def data_integrity_credential(
 async def certificate_data(session: AsyncSession, cred: Credential, settings: Settings) -> CertificateData:
     """What the printed certificate shows, from the credential, its holder, the scheme units
     (as frozen in the attempt's form when there is one) and the settings."""
+    # fpdf (and what it pulls in) is imported by the code that prints, not by every program
+    # that wires the credential effects (the ``apkd`` command starts faster: decision 053).
+    from apkd.credentials.pdf import Attachment, CertificateData
+
     user = await session.get(User, cred.user_id)
     units: list[tuple[str, str]] = []
     title = cred.scheme_code
@@ -542,6 +548,8 @@ async def certificate_data(session: AsyncSession, cred: Credential, settings: Se
 
 
 async def certificate_pdf(session: AsyncSession, cred: Credential, settings: Settings) -> bytes:
+    from apkd.credentials.pdf import render_certificate
+
     return render_certificate(await certificate_data(session, cred, settings))
 
 
