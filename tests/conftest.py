@@ -82,16 +82,56 @@ def backend() -> str:
     return os.environ.get("APKD_TEST_DATABASE", "sqlite")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if backend() != "postgres":
-        return
-    keep, drop = [], []
+# The modules whose tests take longest (seconds on the 2-core machine, measured with
+# --durations; docs/decisions/053-test-speed.md). Under xdist's worksteal each worker first gets
+# one contiguous half of the collection and steals from the end of the other's queue: long tests
+# left at the end of a queue run alone while the other core idles. So the long modules are split
+# into two groups of about equal time and each group goes to the front of one half.
+LONG_MODULES = {
+    "tests/sites/test_two_installations.py": 84,
+    "tests/web/test_web_room.py": 69,
+    "tests/web/test_web_console_walk.py": 61,
+    "tests/web/test_web_browser.py": 28,
+    "tests/credentials/test_signing_keys.py": 22,
+    "tests/test_cli.py": 34,
+    "tests/web/test_web_public.py": 13,
+    "tests/banks/test_review_rule.py": 12,
+    "tests/exams/test_cli_register.py": 12,
+    "tests/credentials/test_reissue.py": 12,
+    "tests/exams/test_crash_durability.py": 11,
+    "tests/web/test_web_admin.py": 11,
+    "tests/appeals/test_archive.py": 7,
+    "tests/test_wheel.py": 6,
+}
+
+
+def _long_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The same items, the long modules at the front of each half (order within a module kept)."""
+    by_module: dict[str, list[pytest.Item]] = {}
+    rest: list[pytest.Item] = []
     for item in items:
-        names = set(getattr(item, "fixturenames", ()))
-        (keep if names & DB_FIXTURES or item.get_closest_marker("postgres") else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        module = item.nodeid.split("::", 1)[0]
+        (by_module.setdefault(module, []) if module in LONG_MODULES else rest).append(item)
+    groups: tuple[list[pytest.Item], list[pytest.Item]] = ([], [])
+    load = [0, 0]
+    for module in sorted(by_module, key=lambda m: -LONG_MODULES[m]):
+        side = 0 if load[0] <= load[1] else 1
+        groups[side].extend(by_module[module])
+        load[side] += LONG_MODULES[module]
+    cut = max(0, len(items) // 2 - len(groups[0]))
+    return [*groups[0], *rest[:cut], *groups[1], *rest[cut:]]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backend() == "postgres":
+        keep, drop = [], []
+        for item in items:
+            names = set(getattr(item, "fixturenames", ()))
+            (keep if names & DB_FIXTURES or item.get_closest_marker("postgres") else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    items[:] = _long_first(items)
 
 
 def _pg_admin_url() -> str:
