@@ -66,6 +66,16 @@ def test_items_added_after_the_review_are_drafts_with_a_level() -> None:
             "PPK-B-016",
             "PPK-F-021",
             "PPK-F-022",
+            "PPK-C-022",
+            "PPK-C-023",
+            "PPK-F-023",
+            "PPK-F-024",
+            "PPK-F-025",
+            "PPK-F-026",
+            "PPK-F-027",
+            "PPK-F-028",
+            "PPK-F-029",
+            "PPK-F-030",
         ]
     )
     seen = set()
