@@ -56,6 +56,8 @@ def test_items_added_after_the_review_are_drafts_with_a_level() -> None:
             "BPG-D-020",
             "BPG-F-021",
             "BPG-F-022",
+            "BPG-F-023",
+            "BPG-F-024",
             "BPN-A-016",
             "BPN-F-026",
             "BPN-F-027",
