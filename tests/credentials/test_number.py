@@ -160,3 +160,18 @@ def test_check_character_ignores_hyphens_and_case():
     assert check_character("apkd-bpg-5305-2026-000123") == check_character("APKDBPG53052026000123")
     with pytest.raises(NumberError):
         check_character("APKD_BPG")
+
+
+@given(
+    st.sampled_from(["BPG", "BPN", "PPK", "PPK-SKPD"]),
+    st.integers(min_value=0, max_value=9999),
+    st.integers(min_value=2000, max_value=2100),
+    st.integers(min_value=1, max_value=999_999),
+)
+def test_a_number_series_gives_the_numbers_format_number_gives(scheme, region, year, serial):
+    from apkd.credentials.number import NumberSeries, check_character
+
+    body = f"APKD-{scheme}-{region:04d}-{year}-{serial:06d}"
+    number = NumberSeries(scheme, f"{region:04d}", year).format(serial)
+    assert number == f"{body}-{check_character(body)}"
+    assert is_valid_number(number)

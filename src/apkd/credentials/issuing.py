@@ -61,7 +61,7 @@ from apkd.credentials.models import (
     CredentialStatus,
     StatusPurpose,
 )
-from apkd.credentials.number import format_number
+from apkd.credentials.number import NumberSeries
 from apkd.credentials.storage import COLUMNS, CredentialRow, RowWriter, SerialBlock, write_history
 from apkd.credentials.templates import CredentialTemplate, QRTextBuilder, scheme_info
 from apkd.credentials.vc import SchemeInfo, format_score
@@ -296,6 +296,7 @@ async def _sign_and_write(
     templates: dict[tuple[str, int, bool], CredentialTemplate] = {}
     list_urls: dict[int, str] = {}
     scores: dict[float, str] = {}
+    series: dict[tuple[str, str], NumberSeries] = {}  # prefix checked and check state made once
     time_text = iso_utc(now)
     qr_builder = QRTextBuilder(settings.base_url, signer)
     header_kid = issuer_keys.kid_url(settings, signer.kid)
@@ -323,7 +324,10 @@ async def _sign_and_write(
                 )
             region = r.region_code or UNKNOWN_REGION
             serial = numbers.serial_of[r.id]
-            number = format_number(code, region, year, serial)
+            number_series = series.get((code, region))
+            if number_series is None:
+                number_series = series[(code, region)] = NumberSeries(code, region, year)
+            number = number_series.format(serial)
             cred_uuid = uuid.uuid4()
             rev_list, rev_index = numbers.revocation[i]
             sus_list, sus_index = numbers.suspension[i]

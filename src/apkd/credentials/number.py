@@ -64,8 +64,8 @@ class ParsedNumber:
         return self.text
 
 
-def _mod37_36_state(chars: str) -> int:
-    p = _M
+def _mod37_36_state(chars: str, p: int = _M) -> int:
+    """The MOD 37,36 running state after `chars`, continuing from state `p`."""
     for c in chars:
         s = (p + _VALUE[c]) % _M
         p = (2 * (s or _M)) % (_M + 1)
@@ -98,12 +98,30 @@ def _validate_parts(scheme: str, region: str, year: int, serial: int) -> None:
         raise NumberError(f"nomor urut {serial} harus 1..999999")
 
 
+class NumberSeries:
+    """The numbers of one (scheme, region, year): the parts checked and the check state of
+    the prefix computed once, so a batch of serials costs six digits each."""
+
+    def __init__(self, scheme: str, region: str | int, year: int) -> None:
+        region_text = f"{region:04d}" if isinstance(region, int) else region
+        _validate_parts(scheme, region_text, year, 1)
+        self.prefix = f"{PREFIX}-{scheme}-{region_text}-{year:04d}-"
+        chars = self.prefix.upper().replace("-", "")
+        if not all(c in _VALUE for c in chars):
+            raise NumberError("hanya huruf A-Z, angka dan '-' yang dapat diberi karakter cek")
+        self._state = _mod37_36_state(chars)
+
+    def format(self, serial: int) -> str:
+        if not 1 <= serial <= 999_999:
+            raise NumberError(f"nomor urut {serial} harus 1..999999")
+        digits = f"{serial:06d}"
+        check = _ALPHABET[(_M + 1 - _mod37_36_state(digits, self._state)) % _M]
+        return f"{self.prefix}{digits}-{check}"
+
+
 def format_number(scheme: str, region: str | int, year: int, serial: int) -> str:
     """The number for these parts, check character included."""
-    region_text = f"{region:04d}" if isinstance(region, int) else region
-    _validate_parts(scheme, region_text, year, serial)
-    body = f"{PREFIX}-{scheme}-{region_text}-{year:04d}-{serial:06d}"
-    return f"{body}-{check_character(body)}"
+    return NumberSeries(scheme, region, year).format(serial)
 
 
 def parse_number(text: str) -> ParsedNumber:

@@ -168,6 +168,42 @@ class QRTextBuilder:
         vc_jwt: str,
         vc_hash: bytes | None = None,
     ) -> str:
+        parts = self.parts(
+            number=number,
+            holder_name=holder_name,
+            instansi=instansi,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            revocation=revocation,
+            suspension=suspension,
+        )
+        if parts is None:
+            return self._reference(
+                number, holder_name, instansi, valid_from, valid_until, revocation, suspension, vc_jwt
+            )
+        prefix, claims_open, digest = parts
+        if digest:
+            d = b64url_encode(vc_hash[:16]) if vc_hash is not None else qrtoken.vc_digest(vc_jwt)
+            claims = claims_open + b',"d":"' + d.encode("ascii") + b'"}'
+        else:
+            claims = claims_open + b"}"
+        return prefix + sign_compact(claims, self.signer.private_key, self.signer.kid, qrtoken.QR_TYP)
+
+    def parts(
+        self,
+        *,
+        number: str,
+        holder_name: str,
+        instansi: str | None,
+        valid_from: datetime,
+        valid_until: datetime,
+        revocation: tuple[int, int],
+        suspension: tuple[int, int],
+    ) -> tuple[str, bytes, bool] | None:
+        """What the QR text is made of before the vc+jwt exists: the text before the token,
+        the claims' compact JSON without its closing brace, and whether the vc digest member
+        ``"d"`` (always last, always 22 characters) follows; None in the rare case where the
+        name must be cut (qrtoken's own rules then apply, see build)."""
         prefix = f"{self.base}/v/{number}?t="
         budget = self.max_length - len(prefix) - self.header_len - 2 - 86
         # The claims fit when their compact JSON takes at most `limit` bytes (its base64url
@@ -182,9 +218,7 @@ class QRTextBuilder:
         wire["f"], wire["u"] = f, u
         size += 10 + len(str(f)) + len(str(u))
         if size > limit:
-            return self._reference(
-                number, holder_name, instansi, valid_from, valid_until, revocation, suspension, vc_jwt
-            )
+            return None
         status = [revocation[0], revocation[1], suspension[0], suspension[1]]
         status_size = 5 + 5 + sum(len(str(v)) for v in status)  # brackets and three commas
         if size + status_size <= limit:
@@ -196,9 +230,8 @@ class QRTextBuilder:
             if best is not None:
                 wire["i"] = best
                 size += 5 + _json_len(best)
-        if size + 5 + 24 <= limit:
-            wire["d"] = b64url_encode(vc_hash[:16]) if vc_hash is not None else qrtoken.vc_digest(vc_jwt)
-        return prefix + sign_compact(wire, self.signer.private_key, self.signer.kid, qrtoken.QR_TYP)
+        claims = _json_encode(wire).encode("utf-8")
+        return prefix, claims[:-1], size + 5 + 24 <= limit
 
     def _instansi_cut(self, text: str, room: int) -> str | None:
         """The longest cut of `text` (qrtoken's rule: at least MIN_INSTANSI characters) whose
