@@ -201,6 +201,7 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
             "APKD_DATABASE_URL": url,
             "APKD_SECRET_KEY": SECRET,
             "APKD_BASE_URL": "https://apkd.alorkab.go.id",
+            "APKD_SIGNING_CHILD_MIN": os.environ.get("APKD_SIGNING_CHILD_MIN", "500"),
         }
     )
     wire(settings)  # grading's credential effects, with these settings (as create_app does)

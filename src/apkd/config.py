@@ -63,6 +63,9 @@ class Settings:
     registry_cache_seconds: float = 5.0
     # Seconds between sweeps closing overdue attempts (0: no sweeper in this process).
     sweep_seconds: float = 15.0
+    # Batches of at least this many credentials are signed in a child process while the
+    # issuer prepares and stores (decision 054); 0: always sign in the issuer's own process.
+    signing_child_min: int = 500
     # argon2id cost: OWASP's Password Storage Cheat Sheet parameters by default (m=19 MiB, t=2, p=1).
     password_hash_time_cost: int = 2
     password_hash_memory_kib: int = 19 * 1024
@@ -239,6 +242,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env_map, "APKD_REGISTRY_CACHE_SECONDS", Settings.registry_cache_seconds
         ),
         sweep_seconds=_float_env(env_map, "APKD_SWEEP_SECONDS", Settings.sweep_seconds),
+        signing_child_min=_int_env(env_map, "APKD_SIGNING_CHILD_MIN", Settings.signing_child_min),
         password_hash_time_cost=_positive_int_env(
             env_map, "APKD_PASSWORD_HASH_TIME_COST", Settings.password_hash_time_cost
         ),

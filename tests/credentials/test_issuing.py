@@ -7,6 +7,7 @@ import base64
 import hashlib
 import itertools
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from apkd.config import load_settings
-from apkd.credentials import issuing, service
+from apkd.credentials import issuing, qrtoken, service, signworker
 from apkd.credentials.models import Credential, CredentialEvent, CredentialSerial, StatusList
 from apkd.credentials.number import parse_number
 from apkd.credentials.qrtoken import verify_qr_text
@@ -289,7 +290,6 @@ def test_template_payload_is_exactly_what_vc_py_builds(
     base=st.sampled_from(["https://apkd.test", "https://sertifikasi-apkd.bpkad.alorkab.go.id/registri"]),
 )
 def test_qr_builder_gives_exactly_qrtoken_text(name, instansi, region, serial, lists, second, base) -> None:
-    from apkd.credentials import qrtoken
     from apkd.credentials.number import format_number
     from apkd.credentials.templates import QRTextBuilder
     from apkd.signing import keys as keylib
@@ -387,24 +387,64 @@ async def test_a_failure_while_signing_writes_nothing_and_leaves_the_session_usa
     monkeypatch.setattr(issuing, "_WRITE_BLOCK", 2)
     users = [await factory.candidate() for _ in range(7)]
     seeded = await factory.passed_session(users)
-    real = issuing.sign_compact
+    real = signworker.sign_block
     calls = itertools.count()
 
-    def failing(*args: Any, **kwargs: Any) -> str:
-        if next(calls) == 4:  # the 5th credential's vc+jwt: two blocks are already sent
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        if next(calls) == 2:  # the 3rd block of two: two blocks are already sent
             raise RuntimeError("the signing device went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(issuing, "sign_compact", failing)
+    monkeypatch.setattr(signworker, "sign_block", failing)
     with pytest.raises(RuntimeError, match="signing device"):
         await effects.current().issue(db, seeded.result_ids, actor="admin")
     await db.rollback()
     assert await all_credentials(db) == []
     size_before = await translog.tree_size(db)
 
-    monkeypatch.setattr(issuing, "sign_compact", real)
+    monkeypatch.setattr(signworker, "sign_block", real)
     assert await effects.current().issue(db, seeded.result_ids, actor="admin") == 7
     await db.commit()
     creds = await all_credentials(db)
     assert [c.serial for c in creds] == list(range(1, 8))
     assert await translog.tree_size(db) == size_before + 7
+
+
+async def test_a_large_batch_is_signed_by_the_child_process(factory, db, settings, monkeypatch) -> None:
+    """With the child on (its minimum lowered to 1), the signatures come from the child: this
+    process's own block signing is made to fail, and still every credential verifies, each
+    token under its own number and name. A name that must be cut in the QR is signed here
+    by the reference path, in the same batch, in its place."""
+    monkeypatch.setattr(issuing, "_WRITE_BLOCK", 3)
+
+    def not_here(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("signed in the issuer's process, not in the child")
+
+    monkeypatch.setattr(signworker, "sign_block", not_here)
+    long_name = "Maria Goreti " + "Lamawuran " * 18
+    users = [
+        await factory.candidate(full_name=f"Ani {i}", instansi=None if i % 2 else "BKAD Alor")
+        for i in range(8)
+    ]
+    users.insert(4, await factory.candidate(full_name=long_name.strip()))
+    seeded = await factory.passed_session(users)
+    batch = await issuing.issue_for_results(
+        db, seeded.result_ids, settings=replace(settings, signing_child_min=1), actor="admin"
+    )
+    await db.commit()
+    assert len(batch.numbers) == 9
+    public, _ = await service.verification_keys(db)
+    creds = await all_credentials(db)
+    assert [c.number for c in creds] == batch.numbers
+    for c in creds:
+        vc = verify_compact(c.vc_jwt, public, "vc+jwt").payload
+        assert vc["credentialSubject"]["identifier"][0]["identityHash"] == c.holder_name
+        assert c.vc_sha256 == hashlib.sha256(c.vc_jwt.encode()).hexdigest()
+        qr = verify_qr_text(c.qr_text, public)
+        assert qr.number == c.number
+        if c.holder_name == long_name.strip():
+            assert qr.holder_name != c.holder_name  # cut to fit the QR
+        else:
+            assert qr.holder_name == c.holder_name and qr.instansi == c.instansi
+            if c.instansi is None:  # room for the digest of the vc+jwt, made by the child
+                assert qr.vc_digest == qrtoken.vc_digest(c.vc_jwt)

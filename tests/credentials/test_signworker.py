@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from apkd.credentials import qrtoken
 from apkd.credentials.signworker import SigningChild, sign_block
 from apkd.credentials.templates import QRTextBuilder
-from apkd.signing.jws import _header_segment, sign_compact, verify_compact
+from apkd.signing.jws import protected_header, sign_compact, verify_compact
 from apkd.signing.keystore import Signer
 
 BASE = "https://apkd.alorkab.go.id"
@@ -41,7 +41,7 @@ def test_sign_block_makes_the_bytes_of_sign_compact_and_the_qr_builder():
     key = Ed25519PrivateKey.generate()
     builder = QRTextBuilder(BASE, Signer(KID, key))
     jobs, kwargs = _jobs(builder, 20)
-    signed = sign_block(key, _header_segment(KID, "vc+jwt"), _header_segment(KID, qrtoken.QR_TYP), jobs)
+    signed = sign_block(key, protected_header(KID, "vc+jwt"), protected_header(KID, qrtoken.QR_TYP), jobs)
     for (payload, *_), kw, (vc_jwt, vc_sha256, qr_text) in zip(jobs, kwargs, signed, strict=True):
         assert vc_jwt == sign_compact(payload, key, KID, "vc+jwt")  # Ed25519 is deterministic
         assert qr_text == builder.build(**kw, vc_jwt=vc_jwt)
@@ -52,13 +52,14 @@ def test_sign_block_makes_the_bytes_of_sign_compact_and_the_qr_builder():
 def test_the_child_process_answers_blocks_in_order_and_a_dead_child_changes_nothing():
     key = Ed25519PrivateKey.generate()
     builder = QRTextBuilder(BASE, Signer(KID, key))
-    headers = (_header_segment(KID, "vc+jwt"), _header_segment(KID, qrtoken.QR_TYP))
+    headers = (protected_header(KID, "vc+jwt"), protected_header(KID, qrtoken.QR_TYP))
     blocks = [_jobs(builder, 30)[0] for _ in range(4)]
     expected = [sign_block(key, *headers, b) for b in blocks]
 
     async def run(kill_after: int | None) -> tuple[list, str | None]:
-        child = SigningChild(key, *headers)
-        await child.start()
+        child = SigningChild()
+        await child.spawn()
+        child.use_key(key, *headers)
         got = []
         try:
             for i, block in enumerate(blocks):

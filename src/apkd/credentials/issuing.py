@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,7 +53,7 @@ from apkd.accounts.models import User
 from apkd.accounts.nip import masked_nip_or_dash
 from apkd.chunked import in_values, parts
 from apkd.config import Settings
-from apkd.credentials import issuer_keys
+from apkd.credentials import issuer_keys, qrtoken
 from apkd.credentials.allocation import StatusIndexAllocator, allocate_serials
 from apkd.credentials.models import (
     Credential,
@@ -62,6 +63,7 @@ from apkd.credentials.models import (
     StatusPurpose,
 )
 from apkd.credentials.number import NumberSeries
+from apkd.credentials.signworker import Job, Signed, SigningChild
 from apkd.credentials.storage import COLUMNS, CredentialRow, RowWriter, SerialBlock, write_history
 from apkd.credentials.templates import CredentialTemplate, QRTextBuilder, scheme_info
 from apkd.credentials.vc import SchemeInfo, format_score
@@ -69,7 +71,7 @@ from apkd.db import is_postgres, serialize, utcnow
 from apkd.dbtypes import UTCDateTime, table_of
 from apkd.exams.models import Attempt
 from apkd.grading.models import Result
-from apkd.signing.jws import sign_compact
+from apkd.signing.jws import protected_header, sign_compact
 from apkd.signing.keystore import Signer
 from apkd.timefmt import iso_utc
 from apkd.translog.service import append
@@ -88,6 +90,7 @@ __all__ = [
 VC_TYP = "vc+jwt"
 ISSUER_TZ = ZoneInfo("Asia/Makassar")
 UNKNOWN_REGION = "0000"
+log = logging.getLogger(__name__)
 _WRITE_BLOCK = 250  # credentials per block sent while the next is signed (see storage.RowWriter)
 
 
@@ -275,98 +278,123 @@ async def _allocate(session: AsyncSession, loaded: _Loaded, year: int, now: date
 # --- 3. sign (and 4. write, overlapped) ---------------------------------------------------
 
 
-async def _sign_and_write(
-    session: AsyncSession,
-    settings: Settings,
-    signer: Signer,
-    loaded: _Loaded,
-    numbers: _Numbers,
-    previous: dict[tuple[int, str], int],
-    subjects: dict[int, str],
-    *,
-    year: int,
-    now: datetime,
-    actor_id: int | None,
-) -> tuple[RowWriter, list[CredentialRow], list[dict[str, Any]]]:
-    """Sign every credential and store the rows (block by block where the writer can);
-    returns the writer, the rows and the log events."""
-    records: list[CredentialRow] = []
-    events: list[dict[str, Any]] = []
-    scheme_infos: dict[str, SchemeInfo] = {}
-    templates: dict[tuple[str, int, bool], CredentialTemplate] = {}
-    list_urls: dict[int, str] = {}
-    scores: dict[float, str] = {}
-    series: dict[tuple[str, str], NumberSeries] = {}  # prefix checked and check state made once
-    time_text = iso_utc(now)
-    qr_builder = QRTextBuilder(settings.base_url, signer)
-    header_kid = issuer_keys.kid_url(settings, signer.kid)
-    table = table_of(Credential)
-    writer = RowWriter(session, table, COLUMNS, history=(actor_id, now))
-    await writer.open()
-    try:
-        for i, r in enumerate(loaded.todo):
+@dataclass
+class _Block:
+    """Up to _WRITE_BLOCK credentials: their rows, of which those at ``unsigned`` still lack
+    the vc+jwt, its hash and the QR text, and the signing jobs for those, in the same order."""
+
+    rows: list[CredentialRow]
+    unsigned: list[int]
+    jobs: list[Job]
+
+    def complete(self, signed: list[Signed]) -> list[CredentialRow]:
+        rows = self.rows
+        for i, (vc_jwt, vc_sha256, qr_text) in zip(self.unsigned, signed, strict=True):
+            rows[i] = rows[i]._replace(vc_jwt=vc_jwt, vc_sha256=vc_sha256, qr_text=qr_text)
+        return rows
+
+
+class _Preparer:
+    """Everything of each credential but its two signatures: the number, the claims (from
+    one template per scheme shape), the QR text's parts and the row (decision 054)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        signer: Signer,
+        loaded: _Loaded,
+        numbers: _Numbers,
+        previous: dict[tuple[int, str], int],
+        subjects: dict[int, str],
+        *,
+        year: int,
+        now: datetime,
+    ) -> None:
+        self.settings, self.signer, self.loaded, self.numbers = settings, signer, loaded, numbers
+        self.previous, self.subjects, self.year, self.now = previous, subjects, year, now
+        self.scheme_infos: dict[str, SchemeInfo] = {}
+        self.templates: dict[tuple[str, int, bool], CredentialTemplate] = {}
+        self.list_urls: dict[int, str] = {}
+        self.scores: dict[float, str] = {}
+        self.series: dict[tuple[str, str], NumberSeries] = {}  # prefix checked, check state made once
+        self.qr_builder = QRTextBuilder(settings.base_url, signer)
+        self.header_kid = issuer_keys.kid_url(settings, signer.kid)
+        self.headers = (protected_header(self.header_kid, VC_TYP), protected_header(signer.kid, qrtoken.QR_TYP))
+
+    def _template(self, form_scheme: dict[str, Any], code: str, has_role: bool) -> CredentialTemplate:
+        months = int(form_scheme.get("validity_months") or 36)
+        shape = (code, months, has_role)
+        template = self.templates.get(shape)
+        if template is None:
+            info = self.scheme_infos.get(code)
+            if info is None:
+                info = self.scheme_infos[code] = scheme_info(form_scheme)
+            template = self.templates[shape] = CredentialTemplate(
+                self.settings, info, valid_from=self.now, validity_months=months, has_role=has_role
+            )
+        return template
+
+    def block(self, start: int, stop: int) -> _Block:
+        loaded, numbers, signer, now, year = self.loaded, self.numbers, self.signer, self.now, self.year
+        rows: list[CredentialRow] = []
+        unsigned: list[int] = []
+        jobs: list[Job] = []
+        for i in range(start, stop):
+            r = loaded.todo[i]
             form_scheme = loaded.scheme_of[r.id]
             code = str(form_scheme["code"])
-            months = int(form_scheme.get("validity_months") or 36)
             role = ", ".join(p for p in ((r.jabatan or "").strip(), (r.instansi or "").strip()) if p)
-            shape = (code, months, bool(role))
-            template = templates.get(shape)
-            if template is None:
-                info = scheme_infos.get(code)
-                if info is None:
-                    info = scheme_infos[code] = scheme_info(form_scheme)
-                template = templates[shape] = CredentialTemplate(
-                    settings,
-                    info,
-                    valid_from=now,
-                    validity_months=months,
-                    has_role=shape[2],
-                )
+            template = self._template(form_scheme, code, bool(role))
             region = r.region_code or UNKNOWN_REGION
             serial = numbers.serial_of[r.id]
-            number_series = series.get((code, region))
+            number_series = self.series.get((code, region))
             if number_series is None:
-                number_series = series[(code, region)] = NumberSeries(code, region, year)
+                number_series = self.series[(code, region)] = NumberSeries(code, region, year)
             number = number_series.format(serial)
-            cred_uuid = uuid.uuid4()
+            cred_uuid = str(uuid.uuid4())
             rev_list, rev_index = numbers.revocation[i]
             sus_list, sus_index = numbers.suspension[i]
-            if rev_list not in list_urls:
-                list_urls[rev_list] = status_list_url(settings, rev_list)
+            rev_url = self.list_urls.get(rev_list)
+            if rev_url is None:
+                rev_url = self.list_urls[rev_list] = status_list_url(self.settings, rev_list)
             score = float(r.score)
-            score_text = scores.get(score)
+            score_text = self.scores.get(score)
             if score_text is None:
-                score_text = scores[score] = format_score(max(0.0, min(100.0, score)))
+                score_text = self.scores[score] = format_score(max(0.0, min(100.0, score)))
             payload = template.payload(
                 {
-                    "ID": cred_uuid.urn,
-                    "SUB": subjects[r.user_id],
+                    "ID": "urn:uuid:" + cred_uuid,
+                    "SUB": self.subjects[r.user_id],
                     "NAME": r.full_name,
                     "ROLE": role,
                     "SCORE": score_text,
-                    "REVURL": list_urls[rev_list],
+                    "REVURL": rev_url,
                     "REVIDX": str(rev_index),
                 }
             )
             valid_until = template.valid_until
-            vc_jwt = sign_compact(payload, signer.private_key, header_kid, VC_TYP)
-            vc_hash = hashlib.sha256(vc_jwt.encode("ascii")).digest()
-            vc_sha256 = vc_hash.hex()
-            qr_text = qr_builder.build(
-                number=number,
-                holder_name=r.full_name,
-                instansi=r.instansi,
-                valid_from=now,
-                valid_until=valid_until,
-                revocation=(rev_list, rev_index),
-                suspension=(sus_list, sus_index),
-                vc_jwt=vc_jwt,
-                vc_hash=vc_hash,
-            )
-            records.append(
+            qr = {
+                "number": number,
+                "holder_name": r.full_name,
+                "instansi": r.instansi,
+                "valid_from": now,
+                "valid_until": valid_until,
+                "revocation": (rev_list, rev_index),
+                "suspension": (sus_list, sus_index),
+            }
+            qr_parts = self.qr_builder.parts(**qr)
+            if qr_parts is None:  # the rare name that must be cut: signed here, by the reference path
+                vc_jwt = sign_compact(payload, signer.private_key, self.header_kid, VC_TYP)
+                vc_hash = hashlib.sha256(vc_jwt.encode("ascii")).digest()
+                signed = (vc_jwt, vc_hash.hex(), self.qr_builder.build(**qr, vc_jwt=vc_jwt, vc_hash=vc_hash))
+            else:
+                signed = ("", "", "")
+                unsigned.append(len(rows))
+                jobs.append((payload, *qr_parts))
+            rows.append(
                 CredentialRow(
                     number=number,
-                    uuid=str(cred_uuid),
+                    uuid=cred_uuid,
                     scheme_code=code,
                     scheme_version=str(form_scheme.get("version", "")),
                     year=year,
@@ -375,7 +403,7 @@ async def _sign_and_write(
                     user_id=r.user_id,
                     attempt_id=r.attempt_id,
                     result_id=r.id,
-                    renews_id=previous.get((r.user_id, code)),
+                    renews_id=self.previous.get((r.user_id, code)),
                     status=CredentialStatus.ACTIVE.value,
                     holder_name=r.full_name,
                     nip_masked=masked_nip_or_dash(r.nip),
@@ -384,31 +412,74 @@ async def _sign_and_write(
                     valid_until=valid_until,
                     issued_at=now,
                     kid=signer.kid,
-                    vc_jwt=vc_jwt,
-                    vc_sha256=vc_sha256,
-                    qr_text=qr_text,
+                    vc_jwt=signed[0],
+                    vc_sha256=signed[1],
+                    qr_text=signed[2],
                     revocation_list_id=rev_list,
                     revocation_index=rev_index,
                     suspension_list_id=sus_list,
                     suspension_index=sus_index,
                 )
             )
-            events.append(
-                {
-                    "type": CredentialAction.ISSUED.value,
-                    "number": number,
-                    "vc_sha256": vc_sha256,
-                    "kid": signer.kid,
-                    "time": time_text,
-                }
-            )
-            if writer.pipelined and len(records) - writer.sent >= _WRITE_BLOCK:
-                await writer.write(records)  # stored while the next block is signed
+        return _Block(rows, unsigned, jobs)
+
+
+async def _sign_and_write(
+    session: AsyncSession,
+    prepare: _Preparer,
+    child: SigningChild,
+    *,
+    actor_id: int | None,
+) -> tuple[RowWriter, list[CredentialRow], list[dict[str, Any]]]:
+    """Sign every credential and store the rows (block by block where the writer can);
+    returns the writer, the rows and the log events.
+
+    Blocks are prepared here while the child (when running) signs the ones before, at most
+    ``child.depth`` ahead; each signed block is stored (PostgreSQL: sent while the next is
+    prepared and signed) and gets its log events."""
+    records: list[CredentialRow] = []
+    events: list[dict[str, Any]] = []
+    time_text = iso_utc(prepare.now)
+    kid = prepare.signer.kid
+    child.use_key(prepare.signer.private_key, *prepare.headers)
+    writer = RowWriter(session, table_of(Credential), COLUMNS, history=(actor_id, prepare.now))
+    await writer.open()
+    waiting: deque[_Block] = deque()
+
+    async def finish_oldest() -> None:
+        block = waiting.popleft()
+        rows = block.complete(await child.result())
+        records.extend(rows)
+        events.extend(
+            {
+                "type": CredentialAction.ISSUED.value,
+                "number": row.number,
+                "vc_sha256": row.vc_sha256,
+                "kid": kid,
+                "time": time_text,
+            }
+            for row in rows
+        )
+        if writer.pipelined:
+            await writer.write(records)  # stored while the next block is signed
+
+    try:
+        total = len(prepare.loaded.todo)
+        for start in range(0, total, _WRITE_BLOCK):
+            block = prepare.block(start, min(total, start + _WRITE_BLOCK))
+            if child.full:
+                await finish_oldest()
+            child.submit(block.jobs)
+            waiting.append(block)
+        while waiting:
+            await finish_oldest()
         await writer.write(records)
         await writer.drain()
     except BaseException:
         await writer.abandon()
         raise
+    if child.failed:
+        log.warning("signing child not used for part of the batch: %s", child.failed)
     return writer, records, events
 
 
@@ -428,7 +499,24 @@ async def issue_for_results(
     if not ids:
         return IssuedBatch([], 0)
     now = (now or utcnow()).astimezone(UTC).replace(microsecond=0)
+    child = SigningChild()
+    try:
+        if settings.signing_child_min and len(ids) >= settings.signing_child_min:
+            await child.spawn()  # it starts while the batch loads
+        return await _issue(session, ids, child, settings=settings, actor=actor, now=now)
+    finally:
+        await child.close()
 
+
+async def _issue(
+    session: AsyncSession,
+    ids: list[int],
+    child: SigningChild,
+    *,
+    settings: Settings,
+    actor: str | None,
+    now: datetime,
+) -> IssuedBatch:
     loaded = await _load(session, ids)
     if not loaded.todo:
         return IssuedBatch([], loaded.skipped)
@@ -438,9 +526,8 @@ async def issue_for_results(
     subjects = await holder_subjects(session, [r.user_id for r in loaded.todo])
     numbers = await _allocate(session, loaded, year, now)
     actor_id = await _actor_id(session, actor)
-    writer, records, events = await _sign_and_write(
-        session, settings, signer, loaded, numbers, previous, subjects, year=year, now=now, actor_id=actor_id
-    )
+    prepare = _Preparer(settings, signer, loaded, numbers, previous, subjects, year=year, now=now)
+    writer, records, events = await _sign_and_write(session, prepare, child, actor_id=actor_id)
     if not writer.pipelined:  # the pipelined writer stored the history with each block
         await write_history(session, numbers.blocks, actor_id=actor_id, now=now)
 

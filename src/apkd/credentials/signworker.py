@@ -7,9 +7,8 @@ use that: while the issuer runs Python, a signing thread waits for the lock afte
 signature. So a batch of that size is to be signed by a child process (``python -m
 apkd.credentials.signworker``, which imports nothing but the standard library and
 ``cryptography``) while the issuer prepares the next block and stores the last one.
-Status: the worker and its client are here and tested (tests/credentials/test_signworker.py);
-issuing.py does not use them yet (issue 18: wiring them into ``_sign_and_write`` and
-measuring it with bench/bench_credentials.py is the next step).
+issuing.py spawns the child for batches of at least ``APKD_SIGNING_CHILD_MIN`` credentials
+(decision 054).
 
 What one credential asks for (a :data:`Job`): the vc+jwt payload, and the QR token's claims
 up to its last member, since that member is the digest of the vc+jwt being signed
@@ -60,7 +59,7 @@ def _b64e(data: bytes) -> bytes:
 def sign_block(key: Ed25519PrivateKey, vc_header: bytes, qr_header: bytes, jobs: list[Job]) -> list[Signed]:
     """Sign each job's vc+jwt, then its QR token (whose claims end with the vc+jwt's digest).
 
-    ``vc_header`` and ``qr_header`` are the base64url protected headers (jws._header_segment).
+    ``vc_header`` and ``qr_header`` are the base64url protected headers (jws.protected_header).
     """
     out: list[Signed] = []
     sign = key.sign
@@ -114,20 +113,27 @@ def _child_main() -> int:
 
 
 class SigningChild:
-    """The issuer's end: blocks go to the child (at most ``depth`` waiting), results come
-    back in order. When the child cannot be started or stops answering, the blocks not yet
-    answered, and every later one, are signed here instead (:func:`sign_block`): a batch
-    never fails because of the child."""
+    """The issuer's end. :meth:`spawn` starts the child (it may run before the key is known,
+    so that its start overlaps the issuer's loading); :meth:`use_key` gives it the key and the
+    headers; then blocks go to it with :meth:`submit` (at most ``depth`` waiting) and come
+    back in order from :meth:`result`. Without a child (never spawned, or it could not be
+    started, or it stopped answering), the blocks not yet answered, and every later one, are
+    signed here instead (:func:`sign_block`): a batch never fails because of the child, and
+    ``failed`` says why it was not used."""
 
-    def __init__(self, key: Ed25519PrivateKey, vc_header: bytes, qr_header: bytes, *, depth: int = 2) -> None:
-        self.key, self.vc_header, self.qr_header = key, vc_header, qr_header
+    def __init__(self, *, depth: int = 2) -> None:
         self.depth = depth
+        self._key: tuple[Ed25519PrivateKey, bytes, bytes] | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._dead: asyncio.subprocess.Process | None = None  # given up on; reaped by close()
         self._waiting: deque[list[Job]] = deque()
-        self.failed: str | None = None  # why the child is not used (for the caller's log)
+        self.failed: str | None = None
 
-    async def start(self) -> None:
-        raw = self.key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    @property
+    def running(self) -> bool:
+        return self._proc is not None
+
+    async def spawn(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("APKD_")}  # no secrets
         try:
             self._proc = await asyncio.create_subprocess_exec(
@@ -139,9 +145,14 @@ class SigningChild:
                 env=env,
                 limit=_MAX_FRAME,  # the reader never pauses, so a full pipe cannot stall the child
             )
-            self._send((raw, self.vc_header, self.qr_header))
         except OSError as exc:
             self._give_up(f"{type(exc).__name__}: {exc}")
+
+    def use_key(self, key: Ed25519PrivateKey, vc_header: bytes, qr_header: bytes) -> None:
+        self._key = (key, vc_header, qr_header)
+        if self._proc is not None:
+            raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            self._send((raw, vc_header, qr_header))
 
     @property
     def full(self) -> bool:
@@ -149,15 +160,15 @@ class SigningChild:
         return len(self._waiting) >= self.depth
 
     def submit(self, jobs: list[Job]) -> None:
+        if self._key is None:
+            raise RuntimeError("use_key() first")
         self._waiting.append(jobs)
         if self._proc is not None:
-            try:
-                self._send(jobs)
-            except (OSError, RuntimeError) as exc:
-                self._give_up(f"{type(exc).__name__}: {exc}")
+            self._send(jobs)
 
     async def result(self) -> list[Signed]:
         """The results of the oldest waiting block."""
+        assert self._key is not None
         jobs = self._waiting[0]
         signed: list[Signed] | None = None
         if self._proc is not None and self._proc.stdout is not None:
@@ -173,12 +184,15 @@ class SigningChild:
                 self._give_up(f"{type(exc).__name__}: {exc}")
         self._waiting.popleft()
         if signed is None:
-            signed = sign_block(self.key, self.vc_header, self.qr_header, jobs)
+            signed = sign_block(*self._key, jobs)
         return signed
 
     def _send(self, value: object) -> None:
         assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write(_frame(value))
+        try:
+            self._proc.stdin.write(_frame(value))
+        except (OSError, RuntimeError) as exc:  # the child is gone (a closed pipe)
+            self._give_up(f"{type(exc).__name__}: {exc}")
 
     def _give_up(self, why: str) -> None:
         self.failed = self.failed or why
@@ -186,20 +200,22 @@ class SigningChild:
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
+        if proc is not None:
+            self._dead = proc
 
     async def close(self) -> None:
         """End the child (its stdin closes; it exits) and wait for it."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()
-            await asyncio.wait_for(proc.wait(), timeout=5)
-        except (TimeoutError, OSError):
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        procs = [p for p in (self._proc, self._dead) if p is not None]
+        self._proc = self._dead = None
+        for proc in procs:
+            try:
+                if proc.stdin is not None and not proc.stdin.is_closing():
+                    proc.stdin.close()
+                await asyncio.wait_for(proc.wait(), timeout=5)
+            except (TimeoutError, OSError):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
 
 
 if __name__ == "__main__":

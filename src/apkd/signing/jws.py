@@ -46,6 +46,7 @@ __all__ = [
     "JWSError",
     "Verified",
     "kid_thumbprint",
+    "protected_header",
     "sign_compact",
     "unverified_header",
     "verify_compact",
@@ -82,7 +83,8 @@ def _b64e(data: bytes) -> bytes:
 
 
 @lru_cache(maxsize=64)
-def _header_segment(kid: str, typ: str) -> bytes:
+def protected_header(kid: str, typ: str) -> bytes:
+    """The base64url protected header that sign_compact puts before the payload."""
     header = json.dumps({"alg": ALG, "kid": kid, "typ": typ}, separators=(",", ":"), ensure_ascii=False)
     return _b64e(header.encode("utf-8"))
 
@@ -93,7 +95,7 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=F
 def sign_compact(payload: dict[str, Any] | bytes, key: Ed25519PrivateKey, kid: str, typ: str) -> str:
     """Sign `payload` (a dict, serialised as compact UTF-8 JSON, or raw bytes) as a compact JWS."""
     body = payload if isinstance(payload, bytes) else _dumps(payload).encode("utf-8")
-    signing_input = _header_segment(kid, typ) + b"." + _b64e(body)
+    signing_input = protected_header(kid, typ) + b"." + _b64e(body)
     return (signing_input + b"." + _b64e(key.sign(signing_input))).decode("ascii")
 
 
