@@ -23,6 +23,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -129,7 +130,8 @@ async def seed(engine: AsyncEngine, n: int) -> tuple[list[int], int]:
                 "password_hash": "$argon2id$bench",
                 "role": "candidate",
                 "full_name": f"Peserta Uji Nomor {i:05d}",
-                "nip": f"1985031220101{i // 1000 % 2 + 1}{i:04d}"[:18].ljust(18, "1"),
+                # 18 digits, unique per i: appointment year from i // 2000, sex digit, serial
+                "nip": f"19850312{2000 + i // 2000}01{i // 1000 % 2 + 1}{i % 1000:03d}",
                 "instansi": "Badan Keuangan dan Aset Daerah Kabupaten Alor",
                 "jabatan": "Bendahara Pengeluaran",
                 "region_code": "5305",
@@ -189,6 +191,7 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
     from apkd.config import load_settings
     from apkd.credentials import service
     from apkd.credentials.models import Credential
+    from apkd.credentials.service import Effects
     from apkd.db import create_engine, session_factory
     from apkd.grading import effects
     from apkd.migrate import upgrade
@@ -208,7 +211,7 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
     engine = create_engine(url, pool_size=2)
     lines: list[str] = []
     try:
-        result_ids, _session_id = await seed(engine, n + 1)
+        result_ids, _session_id = await seed(engine, 2 * n + 1)  # 1 sample, n issued, n issued inline
         # A database in steady state: statistics gathered, no autovacuum woken up by the
         # bulk-loaded fixtures while the timed part runs.
         async with engine.connect() as conn:
@@ -244,7 +247,7 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
         )
         async with factory() as s:
             t0 = time.perf_counter()
-            issued = await effects.current().issue(s, result_ids[1:], actor="bench")
+            issued = await effects.current().issue(s, result_ids[1 : n + 1], actor="bench")
             await s.commit()
             t_issue = time.perf_counter() - t0
         assert issued == n, issued
@@ -266,6 +269,14 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
             [qr.split("?t=", 1)[1].rsplit(".", 1)[0].encode("ascii") for _, qr in rows],
         )
         t_vc, t_qr = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+        # The same kind of batch with the signing child switched off (decision 054): what the
+        # child adds, on this machine, now.
+        inline = Effects(replace(settings, signing_child_min=0))
+        async with factory() as s:
+            t0 = time.perf_counter()
+            assert await inline.issue(s, result_ids[n + 1 :], actor="bench") == n
+            await s.commit()
+            t_inline = time.perf_counter() - t0
 
         rate_issue = n / t_issue
         rate_all, rate_vc = n / (t_vc + t_qr), n / t_vc
@@ -275,6 +286,15 @@ async def run_backend(label: str, url: str, n: int, revokes: int) -> list[str]:
             f"same payloads (vc+jwt and QR token, 2 per credential): {rate_all:,.0f} credentials/s; ratio "
             f"{ratio:.1%} (target >= 50%) {'OK' if ratio >= 0.50 else 'BELOW TARGET'}; against the vc+jwt "
             f"payloads alone ({rate_vc:,.0f}/s): {rate_issue / rate_vc:.1%}"
+        )
+        child_note = (
+            f"signing child used (batch >= APKD_SIGNING_CHILD_MIN={settings.signing_child_min})"
+            if settings.signing_child_min and n >= settings.signing_child_min
+            else "no signing child (APKD_SIGNING_CHILD_MIN)"
+        )
+        lines.append(
+            f"[{label}]   {child_note}; the same batch signed inline: {n / t_inline:,.0f}/s = ratio "
+            f"{n / t_inline / rate_all:.1%}; with/without: {t_inline / t_issue:.2f}x"
         )
         lines.append(di_proof_line(label, settings, [vc for vc, _ in rows[:DI_SAMPLE]]))
 

@@ -16,7 +16,10 @@ each a function below or a module of its own:
    allocation bitmaps, written back once per list;
 3. **sign** (:func:`_sign_and_write`): Ed25519 with the active key; the claims come from a
    per-scheme template and the QR text from a batch builder
-   (:mod:`apkd.credentials.templates`, byte-identical to vc.py and qrtoken.py);
+   (:mod:`apkd.credentials.templates`, byte-identical to vc.py and qrtoken.py), prepared in
+   blocks of 250 (:class:`_Preparer`); for a batch of ``APKD_SIGNING_CHILD_MIN`` or more, a
+   child process (:mod:`apkd.credentials.signworker`) signs each block while the next is
+   prepared and the last stored (decision 054); smaller batches are signed inline;
 4. **write** (:mod:`apkd.credentials.storage`): on PostgreSQL block by block while the next
    block is signed, each block one statement that also writes its "issued" history rows;
    on SQLite one executemany, then the history rows from the serial blocks; then one
@@ -24,8 +27,10 @@ each a function below or a module of its own:
    apkd.translog.service.append) and one audit event, in that lock order.
 
 Cost: two Ed25519 signatures per credential (vc+jwt and QR token) are about a third of
-the time; the rest is Python around them, the inserts (on PostgreSQL mostly overlapped
-with the signing), the log append and the commit (bench/bench_credentials.py).
+the time when signed inline; the rest is Python around them, the inserts (on PostgreSQL
+mostly overlapped with the signing), the log append and the commit. With the child, its
+signing overlaps the preparing and storing, when a core is free (bench/bench_credentials.py
+prints both, decision 054).
 """
 
 from __future__ import annotations
