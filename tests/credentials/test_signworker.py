@@ -78,3 +78,24 @@ def test_the_child_process_answers_blocks_in_order_and_a_dead_child_changes_noth
     assert got == expected and failed is None
     got, failed = asyncio.run(run(1))  # killed mid-batch: the rest is signed in this process
     assert got == expected and failed is not None
+
+
+def test_the_child_gets_no_apkd_setting_in_its_environment(monkeypatch):
+    monkeypatch.setenv("APKD_SECRET_KEY", "rahasia-yang-tidak-boleh-bocor")
+    async def run() -> tuple[bytes, bytes]:
+        child = SigningChild()
+        await child.spawn()
+        try:
+            assert child._proc is not None
+            pid = child._proc.pid
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        finally:
+            await child.close()
+        return environ, cmdline
+
+    environ, cmdline = asyncio.run(run())
+    assert b"APKD_" not in environ and b"rahasia" not in environ
+    assert cmdline.split(b"\0")[1:3] == [b"-m", b"apkd.credentials.signworker"]
