@@ -139,3 +139,14 @@ def test_known_edges_are_still_there() -> None:
             if _package(_module_name(path)) == source:
                 found = found or any(_package(m) == target for m in _imports(path))
         assert found, f"{source} -> {target} is gone: remove it from KNOWN_EDGES"
+
+
+def test_the_command_line_and_the_services_load_without_the_web_framework() -> None:
+    """apkd.errors (which every service raises from) imports no Litestar: each `apkd` command
+    would otherwise pay for loading the web framework it never uses (decision 053)."""
+    import subprocess
+    import sys
+
+    code = "import sys, apkd.cli, apkd.errors; print(sorted(m for m in sys.modules if m.startswith('litestar'))[:3])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

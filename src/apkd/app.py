@@ -34,9 +34,10 @@ from apkd.config import Settings, get_settings
 from apkd.credentials import controllers as credentials_controllers
 from apkd.db import close_direct_pool, create_engine, ping, session_factory, warm_direct_pool
 from apkd.edge import path_bounds, security_headers, wrap_edge
-from apkd.errors import EXCEPTION_HANDLERS, RETRY_AFTER_OUTAGE
+from apkd.errors import RETRY_AFTER_OUTAGE
 from apkd.exams import controllers as exams_controllers
 from apkd.grading import controllers as grading_controllers
+from apkd.httperrors import EXCEPTION_HANDLERS
 from apkd.registry import controllers as registry_controllers
 from apkd.registry.ratelimit import public_rate_limit
 from apkd.sites import controllers as sites_controllers

@@ -7,7 +7,7 @@ bidirectional-override character (so it cannot read backwards on the public page
 certificate). msgspec checks the constraints while decoding, in C; they also appear in the
 OpenAPI document (``maxLength``, ``pattern``, ``minimum``/``maximum``).
 
-A violated constraint is a 422 (``apkd.errors.validation_handler`` tells it from a malformed
+A violated constraint is a 422 (``apkd.httperrors.validation_handler`` tells it from a malformed
 request, which stays 400). Pure module: no database, no Litestar.
 """
 

@@ -50,7 +50,7 @@ from litestar import Request, Response
 
 from apkd.clientaddr import client_address, limit_key
 from apkd.config import Settings
-from apkd.errors import problem
+from apkd.httperrors import problem
 
 __all__ = [
     "Batched",
