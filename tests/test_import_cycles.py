@@ -142,11 +142,13 @@ def test_known_edges_are_still_there() -> None:
 
 
 def test_the_command_line_and_the_services_load_without_the_web_framework() -> None:
-    """apkd.errors (which every service raises from) imports no Litestar: each `apkd` command
-    would otherwise pay for loading the web framework it never uses (decision 053)."""
+    """apkd.errors (which every service raises from) imports no Litestar, and the command
+    groups load their domain's services only when one of their commands runs: each `apkd`
+    command would otherwise pay for loading what it never uses (decision 053)."""
     import subprocess
     import sys
 
-    code = "import sys, apkd.cli, apkd.errors; print(sorted(m for m in sys.modules if m.startswith('litestar'))[:3])"
+    heavy = ("litestar", "apkd.sites.service", "fpdf")
+    code = f"import sys, apkd.cli, apkd.errors; print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,12 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from apkd.cliutil import db_session, fail, run, with_session
 from apkd.config import get_settings
 from apkd.errors import AppError
-from apkd.sites import service, transport
-from apkd.sites.models import SiteLoad
-from apkd.sites.package import MAX_FILE_BYTES
+
+if TYPE_CHECKING:  # imported where used: `apkd` must not load the site flow for other commands
+    from apkd.sites import service, transport
 
 
 def _read(path: str) -> bytes:
+    from apkd.sites.package import MAX_FILE_BYTES
+
     p = Path(path)
     try:
         if p.stat().st_size > MAX_FILE_BYTES:
@@ -65,6 +68,8 @@ def register(main: click.Group) -> None:
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Berkas paket.")
     def export(session_id: int, out: str) -> None:
         """Tulis paket terenkripsi dan bertanda tangan untuk satu sesi; cetak kode pembuka di stdout."""
+        from apkd.sites import service
+
         _site_only(False)
         settings = get_settings()
 
@@ -87,6 +92,8 @@ def register(main: click.Group) -> None:
     @click.option("--fingerprint", default=None, help="Sidik kunci penerbit yang diharapkan (dari pusat).")
     def import_(file: str, fingerprint: str | None) -> None:
         """Muat paket ke basis data lokasi ini (tolak paket yang diubah, kedaluwarsa, atau sudah dimuat)."""
+        from apkd.sites import service
+
         _site_only(True)
         data = _read(file)
 
@@ -106,6 +113,8 @@ def register(main: click.Group) -> None:
     @click.option("--session", "session_id", type=int, required=True)
     def unlock(session_id: int) -> None:
         """Buka paket dengan kode pembuka yang dibaca dari stdin."""
+        from apkd.sites import service
+
         _site_only(True)
         code = sys.stdin.readline().strip()
         if not code:
@@ -126,6 +135,8 @@ def register(main: click.Group) -> None:
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
     def seal(session_id: int, out: str) -> None:
         """Tutup sesi di lokasi ini dan tulis berkas hasil bertanda tangan (boleh diulang)."""
+        from apkd.sites import service
+
         _site_only(True)
         settings = get_settings()
 
@@ -141,6 +152,8 @@ def register(main: click.Group) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     def ingest(file: str) -> None:
         """Periksa dan simpan berkas hasil dari lokasi (idempoten; berkas yang bertentangan ditolak)."""
+        from apkd.sites import service
+
         _site_only(False)
         data = _read(file)
 
@@ -165,6 +178,8 @@ def register(main: click.Group) -> None:
     @click.option("--interval", type=float, default=30.0, help="Detik di antara percobaan.")
     def push(session_id: int, url: str, retries: int, interval: float) -> None:
         """Kirim hasil yang sudah disegel ke pusat, ulangi sampai pusat menerima."""
+        from apkd.sites import service
+
         _site_only(True)
         settings = get_settings()
 
@@ -194,6 +209,8 @@ def register(main: click.Group) -> None:
         interval: float,
         accepted: frozenset[str] = frozenset(),
     ) -> transport.Outcome:
+        from apkd.sites import transport
+
         def said(attempt: int, outcome: transport.Outcome) -> None:
             click.echo(
                 f"Percobaan {attempt} gagal ({outcome.text}); mencoba lagi dalam {interval:g} detik.",
@@ -207,6 +224,8 @@ def register(main: click.Group) -> None:
         )
 
     def _record_push(session_id: int, error: str | None) -> None:
+        from apkd.sites import service
+
         async def go(s: AsyncSession) -> None:
             await service.record_push(s, session_id, error)
 
@@ -223,6 +242,9 @@ def register(main: click.Group) -> None:
     @click.option("--interval", type=float, default=30.0, help="Detik di antara percobaan.")
     def report(session_id: int | None, url: str | None, retries: int, interval: float) -> None:
         """Laporkan keadaan paket (dimuat, dibuka, disegel) ke pusat sekarang, ulangi sampai diterima."""
+        from apkd.sites import service, transport
+        from apkd.sites.models import SiteLoad
+
         _site_only(True)
         settings = get_settings()
 
@@ -289,6 +311,7 @@ def register(main: click.Group) -> None:
     @site.command("status")
     def status() -> None:
         """Daftar paket dan keadaannya (pusat: diekspor sampai diterima; lokasi: dimuat/dibuka/disegel/dikirim)."""
+        from apkd.sites import service
 
         async def go(s: AsyncSession) -> list[str]:
             if get_settings().site_mode:
